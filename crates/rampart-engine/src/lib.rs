@@ -2,23 +2,90 @@
 //!
 //! [`Engine::run`] walks the stages in order (concurrently inside `parallel:`),
 //! expands `strategy` blocks, evaluates `when`, renders `<+...>` expressions,
-//! hands each step to an [`Executor`](rampart_exec::Executor), applies
+//! hands each step to an [`Executor`], applies
 //! `failureStrategies` and timeouts, captures output variables, and reports
 //! everything as [`Event`]s. It talks to the world only through traits it
 //! owns ([`EventSink`], [`SecretSource`]) and the executor trait, so the CLI,
-//! the server and tests wire in their own. It does no terminal formatting and
-//! no file I/O of its own.
+//! the server and tests wire in their own. It does no terminal formatting, no
+//! file I/O and no printing of its own.
+//!
+//! # How a run behaves (Harness's semantics)
+//!
+//! - **Order.** Stages run in order, `parallel:` stages at once; a stage's
+//!   steps run in order, `parallel:` steps at once, a `stepGroup`'s steps in
+//!   order. Strategy iterations (`matrix`, `parallelism`, `repeat`) all run
+//!   at once unless `maxConcurrency` bounds them; the matrix is the cartesian
+//!   product of its axes in file order minus the `exclude`d combinations.
+//! - **`when`.** Decided when a node is about to start: `pipelineStatus` /
+//!   `stageStatus` `Success` (the default) runs it only if nothing has failed
+//!   so far in the pipeline / stage, `Failure` only if something has, `All`
+//!   always; then `condition` must be true. An iteration queued behind
+//!   `maxConcurrency` is therefore skipped if an earlier one failed.
+//! - **Failures.** The nearest `failureStrategies` entry covering the error
+//!   (the step's, then its groups', then its stage's; `Timeout` for timeouts,
+//!   `Unknown` for anything else, `AllErrors` for both) decides: `Ignore` →
+//!   `IgnoreFailed`, `MarkAsSuccess` → `Success`, `MarkAsFailure` (the default)
+//!   → `Failed` (`Expired` for a timeout), `Abort` → the whole run stops
+//!   (`Aborted`), `Retry` → re-run with the given waits, then `onRetryFailure`.
+//!   A step group's or stage's own failure (its timeout, a `when.condition`
+//!   that does not evaluate, a stage variable that does not render) goes
+//!   through its own strategies and its parents'.
+//! - **Timeouts.** A step's goes to the executor; a step group's, stage's and
+//!   the pipeline's are enforced here by stopping what runs inside them.
+//! - **Cancellation.** When the caller's token fires, running steps are
+//!   stopped (`Aborted`), nothing new starts, and the run ends `Aborted`.
+//!   [`Engine::run`] returns only after every process it started has ended.
+//!
+//! # Events
+//!
+//! Per step, in causal order: `StepStarted`, its `Log` lines, `StepFinished`.
+//! A step that never starts (skipped by `when`, or not reached because the
+//! run, its stage or group was stopped) gets only a `StepFinished` with
+//! status `Skipped` and a message saying why; a stage likewise gets only a
+//! `StageFinished`. A retried step gets a `StepStarted` per attempt, a `Log`
+//! line (on stderr, prefixed `rampart:`) saying which attempt failed and when
+//! the next starts, and one `StepFinished` at the end. A `Background` step
+//! counts as `Success` once started and its `StepFinished` (saying how it
+//! ended) comes when its stage ends and stops it; its output is logged live.
+//! Secret values the engine learns (secret lookups, `Secret` variables and
+//! outputs) are masked in every line, message and output it emits.
+//!
+//! # Each step's process
+//!
+//! The rendered `command` runs with a cleared environment holding `PATH`,
+//! `HOME` and `LANG` from the host, `CI=true`, Harness's and Drone's build
+//! variables (`HARNESS_*`, `DRONE_*`), the stage's variables, the step's
+//! `envVariables`, and a plugin's `settings` as `PLUGIN_<KEY>`. A step naming
+//! an `image` fails unless [`RunOptions::allow_host`] is set (there is no
+//! container runtime yet); then it runs on the host, a plugin by its
+//! `entrypoint`.
+
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rampart_core::Status;
 use rampart_exec::{Executor, Namespaces, Network};
 use rampart_pipeline::ValidPipeline;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
+
+mod cancel;
+mod env;
+mod failure;
+mod join;
+mod lines;
+mod mask;
+mod plan;
+mod run;
+mod scope;
+#[cfg(test)]
+mod semantics_tests;
+mod steps;
+#[cfg(test)]
+mod testkit;
 
 /// Which output stream a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,6 +123,7 @@ pub enum Event {
         stream: LogStream,
         line: String,
     },
+    /// Also sent, without a `StepStarted`, for a step that never started.
     StepFinished {
         stage: String,
         step: String,
@@ -67,14 +135,23 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
+    /// Also sent, without a `StageStarted`, for a stage that never started
+    /// (skipped by `when`, failed before its steps, or not reached).
     StageFinished {
         stage: String,
         status: Status,
         duration_ms: u64,
+        /// Why it failed, expired or was skipped, for people.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
     RunFinished {
         status: Status,
         duration_ms: u64,
+        /// Why the run failed before or outside its steps (e.g. a pipeline
+        /// variable that did not render, the pipeline timeout), for people.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
 }
 
@@ -125,7 +202,12 @@ pub struct StepReport {
 pub struct RunReport {
     pub status: Status,
     pub duration_ms: u64,
+    /// Every step that ran or was skipped, in the order it started (or was
+    /// decided on); a retried step appears once, with its last attempt.
     pub steps: Vec<StepReport>,
+    /// Same as [`Event::RunFinished`]'s message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Runs pipelines with the given executor, event sink and secret source.
@@ -140,11 +222,10 @@ impl Engine {
     /// steps are stopped and the run ends `Aborted`).
     pub async fn run(
         &self,
-        _pipeline: &ValidPipeline,
-        _options: &RunOptions,
-        _cancel: CancellationToken,
+        pipeline: &ValidPipeline,
+        options: &RunOptions,
+        cancel: CancellationToken,
     ) -> RunReport {
-        let _ = Duration::ZERO;
-        todo!("engine helper")
+        run::execute(self, pipeline.pipeline(), options, cancel).await
     }
 }

@@ -2,11 +2,81 @@
 //!
 //! The engine hands an [`Executor`] a [`StepProcess`] (interpreter, script,
 //! environment, workspace, timeout, sandbox settings) and receives the output
-//! as [`OutputChunk`]s on a channel and a [`StepExit`] at the end. The
-//! [`LocalExecutor`] runs the step on this machine in its own process group,
-//! with a cleared environment, a private 0700 directory and Linux namespaces.
-//! This crate knows nothing of pipelines or expressions; container and
-//! Kubernetes executors will sit beside the local one.
+//! as [`OutputChunk`]s on a channel and a [`StepExit`] at the end. This crate
+//! knows nothing of pipelines or expressions; container and Kubernetes
+//! executors will sit beside the local one. Main entry points:
+//! [`LocalExecutor::new`] and [`Executor::run`].
+//!
+//! # The local executor
+//!
+//! [`LocalExecutor`] runs each step on this machine (Linux only):
+//!
+//! - **Script, never argv.** The script is written (0600) into a private
+//!   directory (0700, random name, under [`LocalConfig::private_root`]) and
+//!   the command line is only the interpreter and the script's path:
+//!   `/bin/sh -e -x script.sh`, `bash -e -x script.sh` (Harness runs
+//!   `set -xe; <command>`, so traces and fail-fast match it), `python3 -u -c
+//!   <fixed bootstrap> script.py` (runs the file in `__main__` with the
+//!   working directory on `sys.path`, as Harness's `python3 -c` does),
+//!   `pwsh -NoProfile -NonInteractive -File script.ps1` with
+//!   `$ErrorActionPreference = 'Stop'` first. The directory is removed when
+//!   the step ends, whatever the outcome.
+//! - **Outputs.** `DRONE_OUTPUT` (and `HARNESS_OUTPUT_FILE`) name an output
+//!   file in the private directory; `echo "KEY=value" >> $DRONE_OUTPUT` works
+//!   as on Harness/Drone. For each declared output variable a trailer appended
+//!   to the script writes the variable's final value as a `KEY<<DELIMITER`
+//!   block with a random delimiter, so values may span lines. Sh/Bash steps
+//!   set shell variables; Python steps set `os.environ["KEY"]`; PowerShell
+//!   steps set `$Env:KEY` (as on Harness). The trailer runs only when the
+//!   script reaches its end, so an explicit `exit`/`sys.exit()` skips it (as
+//!   on Harness; writing to `$DRONE_OUTPUT` still works). A declared variable
+//!   that is never set is returned as the empty string. Outputs are returned
+//!   only for `Exited(0)`.
+//! - **Environment.** Cleared, then exactly [`StepProcess::env`] plus
+//!   `DRONE_OUTPUT` and `HARNESS_OUTPUT_FILE`; nothing of rampart's own
+//!   environment leaks in (the engine must pass `PATH`, `HOME`, ...).
+//! - **Process group and signals.** The step leads its own process group;
+//!   stdin is `/dev/null`; stdout and stderr are separate pipes forwarded as
+//!   they are read (the bounded channel gives backpressure). Timeout or
+//!   cancel sends SIGTERM to the group, then SIGKILL after
+//!   [`LocalConfig::kill_grace`]. When the step's main process ends, whatever
+//!   is left of its group is killed. The step's main process has
+//!   `PR_SET_PDEATHSIG(SIGKILL)`, so it dies with rampart; with a PID
+//!   namespace that takes the whole step with it (without one, processes the
+//!   step started are only killed at step end, while rampart lives). Steps
+//!   are forked from one long-lived thread, because the death signal follows
+//!   the forking *thread*.
+//! - **Namespaces** (where the kernel allows; probed once in
+//!   [`LocalExecutor::new`]): a new PID namespace (the step sees only its own
+//!   processes in a fresh `/proc`; when the step's main process ends the
+//!   kernel kills everything left in it, daemons included), a new mount
+//!   namespace (private propagation, so the `/proc` mount stays inside), and
+//!   for [`Network::None`] a new network namespace with only `lo`, brought
+//!   up. Without root a user namespace maps the step to its own uid and gid.
+//!   [`Namespaces::Auto`] runs without PID/mount namespaces when they are
+//!   unavailable ([`LocalExecutor::namespaces_unavailable`] says why, for the
+//!   caller to print); [`Namespaces::Required`] and [`Network::None`] fail
+//!   the step with [`ExecError::Setup`] instead, naming the failed operation
+//!   and its errno. All of this is done in-process between `fork` and `exec`
+//!   (no helper binary); the `unsafe` code lives in one small module.
+//!
+//! What the sandbox does **not** do (yet): no seccomp filter, no Landlock
+//! file-system rules (the step sees the whole file system with rampart's
+//! user's rights, including other steps' private directories), no cgroups
+//! (no CPU or memory limits; without a PID namespace a process that leaves
+//! the step's process group, e.g. with `setsid`, survives the step), no
+//! separate user for steps, no resource limits beyond the timeout. The
+//! private directory root is not hidden from steps by the mount namespace.
+
+#![deny(unsafe_code)]
+
+mod local;
+#[allow(unsafe_code)]
+#[deny(clippy::undocumented_unsafe_blocks)]
+mod sandbox;
+mod script;
+
+pub use local::{LocalConfig, LocalExecutor};
 
 use std::collections::BTreeMap;
 use std::future::Future;

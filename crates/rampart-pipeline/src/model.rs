@@ -73,6 +73,8 @@ pub enum VariableKind {
 }
 
 /// An entry of `stages:`: one stage, or a `parallel:` group of stages.
+// Built once per load and matched everywhere; boxing buys nothing here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum StageNode {
     Stage(Stage),
@@ -99,6 +101,8 @@ pub struct Stage {
 }
 
 /// An entry of `steps:`: a step, a `parallel:` group, or a `stepGroup:`.
+// Built once per load and matched everywhere; boxing buys nothing here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepNode {
     Step(Step),
@@ -156,6 +160,8 @@ pub struct StepSpec {
     pub network: Option<NetworkMode>,
     /// `entrypoint` of a Background step or plugin.
     pub entrypoint: Vec<Text>,
+    /// A Plugin step's `uses:` (a plugin named instead of an `image`).
+    pub uses: Option<Text>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -178,8 +184,12 @@ pub enum NetworkMode {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputVariable {
+    /// The name later steps read it by (`output.outputVariables.NAME`).
     pub name: String,
     pub kind: OutputKind,
+    /// The shell variable captured when the command ends: Harness's
+    /// `value:`, which defaults to `name`.
+    pub value: String,
     pub loc: Location,
 }
 
@@ -190,6 +200,11 @@ pub enum OutputKind {
 }
 
 /// `when:` on a stage, step group or step.
+///
+/// `condition` is a JEXL-style condition, not a template: evaluate it with
+/// [`Condition::parse`](crate::expr::Condition::parse)`(&condition.raw)`,
+/// which [`validate`](crate::validate) guarantees succeeds. A YAML boolean
+/// (`condition: true`) arrives as the text `"true"`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct When {
     /// `pipelineStatus` (stages) or `stageStatus` (steps, step groups).
@@ -229,6 +244,11 @@ pub enum ErrorKind {
     ApprovalRejection,
     DelegateRestart,
     UserMarkedFailure,
+    InfrastructureFailure,
+    PluginImageFailure,
+    ResourceLimitsFailure,
+    ConfigurationFailure,
+    RetryableTransientFailure,
 }
 
 #[derive(Debug, Clone, PartialEq)]

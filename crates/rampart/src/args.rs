@@ -1,0 +1,132 @@
+//! Command-line arguments. Precedence: flags, then `RAMPART_*` variables, then defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The run succeeded.
+pub const EXIT_SUCCESS: u8 = 0;
+/// The run failed (a step failed, timed out or was aborted by a failure strategy).
+pub const EXIT_FAILED: u8 = 1;
+/// The pipeline is invalid, or the command line or environment is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// The run was cancelled by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+pub const EXIT_CANCELLED: u8 = 130;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Run Harness CI pipelines, sandboxed and secure by default.",
+    after_help = "Exit codes: 0 success, 1 run failed or pipeline invalid (validate), \
+                  2 invalid pipeline or usage error (run), 130 cancelled."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check pipeline files without running them; problems are printed as file:line:col.
+    Validate(ValidateArgs),
+    /// Run a pipeline on this machine, streaming each step's output.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Harness v0 pipeline YAML files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Harness v0 pipeline YAML file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Value for a runtime input (`<+input>`): a pipeline variable name, `STAGE.VARIABLE`,
+    /// or a field's full path. Repeatable; wins over --inputs-file.
+    #[arg(long = "input", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub inputs: Vec<(String, String)>,
+
+    /// Runtime inputs from a file: a flat `key: value` map or a Harness input set.
+    #[arg(long, value_name = "FILE")]
+    pub inputs_file: Option<PathBuf>,
+
+    /// Which pipeline to run when FILE holds several YAML documents.
+    #[arg(long, value_name = "IDENTIFIER")]
+    pub pipeline: Option<String>,
+
+    /// `text` for people, `json` for one JSON event per line.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Where runs are recorded [default: `.rampart/` next to the pipeline file].
+    #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Run steps in this directory instead of a fresh per-run workspace.
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+
+    /// Network for steps that do not set `spec.network`: `host`, or `none` (loopback only).
+    #[arg(long, value_enum, env = "RAMPART_NETWORK", default_value_t = NetworkArg::Host)]
+    pub network: NetworkArg,
+
+    /// PID and mount namespaces for steps: `auto` (where the kernel allows, with a warning
+    /// otherwise), `required` (fail without them), `off`.
+    #[arg(long, value_enum, env = "RAMPART_SANDBOX", default_value_t = SandboxArg::Auto)]
+    pub sandbox: SandboxArg,
+
+    /// Run steps that name a container `image` directly on this machine.
+    #[arg(long)]
+    pub allow_host: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkArg {
+    Host,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxArg {
+    Auto,
+    Required,
+    Off,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_splits_at_first_equals() {
+        assert_eq!(parse_key_value("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_key_value("a="), Ok(("a".into(), String::new())));
+        assert!(parse_key_value("=b").is_err());
+        assert!(parse_key_value("ab").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,36 @@
+//! The `rampart` command.
+//!
+//! Wires the library crates into a CLI: argument parsing, the terminal and
+//! JSON renderings of run events, the local run record under the state
+//! directory, and Ctrl-C handling. Pipeline semantics live in
+//! `rampart-pipeline` and `rampart-engine`; process isolation in `rampart-exec`.
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod codebase;
+mod record;
+mod render;
+mod run;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::validate(&args),
+        Command::Run(args) => run::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("rampart: error: {error:#}");
+            ExitCode::from(args::EXIT_USAGE)
+        }
+    }
+}
