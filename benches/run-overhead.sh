@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run overhead: `rampart run` on a pipeline of 50 trivial steps (`true`) against
 # the same 50 commands in a plain shell script, timed with hyperfine.
-# Usage: benches/run-overhead.sh [extra rampart run flags, e.g. --sandbox off]
+# Also timed in the same run: 50 `sh -e -c true` processes (the cost of spawning
+# a shell per step, which any CI pays), and Rampart without namespaces.
+# Usage: benches/run-overhead.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
@@ -24,5 +26,6 @@ hyperfine --warmup 3 --runs 30 -N \
   --export-markdown "$work/result.md" \
   "$work/plain.sh" \
   "$work/spawning.sh" \
-  "$bin run $work/pipeline.yaml --state-dir $work/state --output json $*"
+  "$bin run $work/pipeline.yaml --state-dir $work/state --output json" \
+  "$bin run $work/pipeline.yaml --state-dir $work/state --output json --sandbox off"
 cat "$work/result.md"

@@ -473,6 +473,8 @@ impl Converter {
         self.tags(&obj);
         self.boolean(obj.get("allowStageExecutions"), "allowStageExecutions");
         self.boolean(obj.get("fixedInputsOnRerun"), "fixedInputsOnRerun");
+        // Harness's exports carry the account; a local run has no account to check it against.
+        self.string(obj.get("accountIdentifier"), "accountIdentifier");
         let org_identifier = self
             .string(obj.get("orgIdentifier"), "orgIdentifier")
             .map(|s| s.0);

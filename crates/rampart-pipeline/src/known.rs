@@ -34,6 +34,7 @@ pub(crate) const PIPELINE: Keys = Keys {
         "name",
         "description",
         "tags",
+        "accountIdentifier",
         "orgIdentifier",
         "projectIdentifier",
         "allowStageExecutions",

@@ -410,6 +410,14 @@ fn full_pipeline_validates() {
 }
 
 #[test]
+fn exported_account_identifier_is_accepted_as_metadata() {
+    let src = HEAD.replacen("  identifier: p\n", "  identifier: p\n  accountIdentifier: px7xd_BFRCi-pfWPYXVjvw\n", 1)
+        + &" ".repeat(14)
+        + "- step: {identifier: a, type: Run, spec: {command: 'true'}}\n";
+    valid(&src);
+}
+
+#[test]
 fn scalars_where_strings_are_expected_keep_their_text() {
     let src = steps(
         "- step:\n    identifier: a\n    type: Run\n    spec:\n      command: true\n      envVariables:\n        V: 1.10\n        N: 010\n        Q: 'x: y'\n        E:\n",
