@@ -14,44 +14,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rampart_pipeline::expr::{Scope, Template, Value};
 use rampart_pipeline::model::{Text, Variable, VariableKind};
+use rampart_pipeline::{CODEBASE_KEYS, TRIGGER_KEYS};
 
 use crate::SecretSource;
 use crate::mask::Masker;
 use crate::plan::{Frame, IterationKind, Plan, PlanStage, StageEntry, StepEntry};
-
-/// The keys `<+codebase.KEY>` accepts (`build.type` is two segments).
-const CODEBASE_KEYS: &[&str] = &[
-    "branch",
-    "tag",
-    "commitSha",
-    "shortCommitSha",
-    "repoUrl",
-    "gitUserId",
-    "gitUser",
-    "gitUserEmail",
-    "prNumber",
-    "prTitle",
-    "sourceBranch",
-    "targetBranch",
-    "commitMessage",
-    "state",
-    "build.type",
-];
-
-/// The keys `<+trigger.KEY>` accepts.
-const TRIGGER_KEYS: &[&str] = &[
-    "event",
-    "type",
-    "branch",
-    "tag",
-    "commitSha",
-    "sourceBranch",
-    "targetBranch",
-    "prNumber",
-    "prTitle",
-    "repoUrl",
-    "gitUser",
-];
 
 /// Facts and values of the whole run.
 pub(crate) struct RunData {
@@ -342,6 +309,13 @@ impl Scope for View<'_> {
         }
     }
 
+    /// A value holding a secret (a Secret variable or output, or text built
+    /// from one) is described, not quoted, in evaluation errors.
+    fn is_secret(&self, path: &[&str]) -> bool {
+        self.lookup(path)
+            .is_some_and(|value| matches!(self.run.masker.mask(&value_text(&value)), Cow::Owned(_)))
+    }
+
     fn secret(&self, id: &str) -> Result<String, String> {
         let Some(source) = &self.run.secrets else {
             return Err(format!(
@@ -548,6 +522,27 @@ mod tests {
         assert_eq!(get(&view, "steps.a.output.outputVariables.Z"), None);
         assert_eq!(get(&view, "steps.nope.output.outputVariables.X"), None);
         assert_eq!(get(&view, "steps.a.output.outputVariables"), None);
+    }
+
+    #[test]
+    fn values_holding_a_secret_are_marked_secret_for_error_messages() {
+        let run = run_data();
+        run.masker.add("x-value");
+        let frame = in_group_iteration();
+        let view = View {
+            run: &run,
+            stage: Some(("build_0", "build")),
+            frame: &frame,
+            step: Some(("b", "B")),
+        };
+        assert!(view.is_secret(&["steps", "a", "output", "outputVariables", "X"]));
+        assert!(!view.is_secret(&["pipeline", "variables", "n"]));
+        assert!(!view.is_secret(&["steps", "nope", "output", "outputVariables", "X"]));
+        let condition =
+            rampart_pipeline::expr::Condition::parse("<+steps.a.output.outputVariables.X> gt 3")
+                .unwrap();
+        let error = condition.evaluate(&view).unwrap_err().to_string();
+        assert!(!error.contains("x-value"), "{error}");
     }
 
     #[test]

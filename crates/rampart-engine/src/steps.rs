@@ -377,22 +377,8 @@ impl<'a> Run<'a> {
                     );
                 }
                 Err(message) => {
-                    let (status, message) = self.settle_own(
-                        &ps.failure,
-                        &format!("step {}/{}", stage.plan.id, ps.key),
-                        FailKind::Other,
-                        message,
-                    );
-                    if is_failure(status) {
-                        stage.fail(|| format!("step {}", ps.key));
-                    }
-                    return self.finish_step(
-                        order,
-                        ps,
-                        stage,
-                        elapsed_ms(started),
-                        Finish::new(status, message),
-                    );
+                    let finish = self.settle_step_error(ps, stage, message);
+                    return self.finish_step(order, ps, stage, elapsed_ms(started), finish);
                 }
             }
         }
@@ -542,6 +528,27 @@ impl<'a> Run<'a> {
                 Outcome::Stopped(Stop::Aborted("the executor cancelled the step".to_string()))
             }
         }
+    }
+
+    /// A step that failed outside its process (a condition or expression
+    /// error, an executor error): its failure strategy decides the status, and
+    /// a failure fails the stage.
+    fn settle_step_error(
+        &self,
+        ps: &PlanStep<'_>,
+        stage: &StageRun<'_>,
+        message: String,
+    ) -> Finish {
+        let (status, message) = self.settle_own(
+            &ps.failure,
+            &format!("step {}/{}", stage.plan.id, ps.key),
+            FailKind::Other,
+            message,
+        );
+        if is_failure(status) {
+            stage.fail(|| format!("step {}", ps.key));
+        }
+        Finish::new(status, message)
     }
 
     /// Reports a step's end: stores its outputs for later expressions and
@@ -715,22 +722,8 @@ impl<'a> Run<'a> {
         let process = match self.process(ps, stage) {
             Ok(process) => process,
             Err(message) => {
-                let (status, message) = self.settle_own(
-                    &ps.failure,
-                    &format!("step {}/{}", stage.plan.id, ps.key),
-                    FailKind::Other,
-                    message,
-                );
-                if is_failure(status) {
-                    stage.fail(|| format!("step {}", ps.key));
-                }
-                return self.finish_step(
-                    order,
-                    ps,
-                    stage,
-                    elapsed_ms(started),
-                    Finish::new(status, message),
-                );
+                let finish = self.settle_step_error(ps, stage, message);
+                return self.finish_step(order, ps, stage, elapsed_ms(started), finish);
             }
         };
         // It lives until the stage ends, whatever group it was started in.
@@ -785,18 +778,7 @@ impl<'a> Run<'a> {
                         ended("stopped by its timeout before the end of the stage".into())
                     }
                 },
-                Ok(Err(e)) => {
-                    let (status, message) = self.settle_own(
-                        &ps.failure,
-                        &format!("step {}/{}", stage.plan.id, ps.key),
-                        FailKind::Other,
-                        e.to_string(),
-                    );
-                    if is_failure(status) {
-                        stage.fail(|| format!("step {}", ps.key));
-                    }
-                    Finish::new(status, message)
-                }
+                Ok(Err(e)) => self.settle_step_error(ps, stage, e.to_string()),
                 Err(e) => {
                     stage.fail(|| format!("step {}", ps.key));
                     Finish::new(

@@ -770,16 +770,25 @@ impl Converter {
         out
     }
 
-    fn stage(&mut self, node: &Node, key_loc: Location) -> Option<Stage> {
+    /// The mapping of a `stage:` or `step:` entry, or `None` once it has been
+    /// reported as empty, not a mapping, or a template reference.
+    fn entry_object<'n>(
+        &mut self,
+        node: &'n Node,
+        key_loc: Location,
+        keys: &Keys,
+        what: &str,
+        needs: &str,
+    ) -> Option<Obj<'n>> {
         let Some(map) = node.as_map() else {
             if node.is_null() {
                 self.err(
                     key_loc,
-                    "stage is empty",
-                    Some("add identifier, type: CI and spec".to_string()),
+                    format!("{what} is empty"),
+                    Some(format!("add {needs}")),
                 );
             } else {
-                self.object(node, &known::STAGE);
+                self.object(node, keys);
             }
             return None;
         };
@@ -790,11 +799,24 @@ impl Converter {
         if let Some(t) = raw.entry("template") {
             self.err(
                 t.key_loc,
-                "stage templates are not supported",
-                Some("paste the template's stage in place of the reference".to_string()),
+                format!("{what} templates are not supported"),
+                Some(format!(
+                    "paste the template's {what} in place of the reference"
+                )),
             );
             return None;
         }
+        Some(raw)
+    }
+
+    fn stage(&mut self, node: &Node, key_loc: Location) -> Option<Stage> {
+        let raw = self.entry_object(
+            node,
+            key_loc,
+            &known::STAGE,
+            "stage",
+            "identifier, type: CI and spec",
+        )?;
         match raw.get("type") {
             None => {
                 self.err(
@@ -1080,30 +1102,13 @@ impl Converter {
     }
 
     fn step(&mut self, node: &Node, key_loc: Location) -> Option<Step> {
-        let Some(map) = node.as_map() else {
-            if node.is_null() {
-                self.err(
-                    key_loc,
-                    "step is empty",
-                    Some("add identifier, type and spec".to_string()),
-                );
-            } else {
-                self.object(node, &known::STEP);
-            }
-            return None;
-        };
-        let raw = Obj {
-            entries: map,
-            loc: key_loc,
-        };
-        if let Some(t) = raw.entry("template") {
-            self.err(
-                t.key_loc,
-                "step templates are not supported",
-                Some("paste the template's step in place of the reference".to_string()),
-            );
-            return None;
-        }
+        let raw = self.entry_object(
+            node,
+            key_loc,
+            &known::STEP,
+            "step",
+            "identifier, type and spec",
+        )?;
         let supported = known::SUPPORTED_STEP_TYPES;
         let kind = match raw.get("type") {
             None => {

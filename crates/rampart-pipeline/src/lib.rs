@@ -70,6 +70,8 @@ pub mod model;
 mod validate;
 mod yaml;
 
+pub use validate::{CODEBASE_KEYS, TRIGGER_KEYS};
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -16,7 +16,9 @@ use crate::inputs::parse_placeholder;
 use crate::model::*;
 use crate::{Diagnostic, ValidateOptions};
 
-const CODEBASE_KEYS: &[&str] = &[
+/// The keys `<+codebase.KEY>` accepts (`build.type` is two segments); the
+/// engine resolves exactly these.
+pub const CODEBASE_KEYS: &[&str] = &[
     "branch",
     "tag",
     "commitSha",
@@ -34,7 +36,8 @@ const CODEBASE_KEYS: &[&str] = &[
     "build.type",
 ];
 
-const TRIGGER_KEYS: &[&str] = &[
+/// The keys `<+trigger.KEY>` accepts; the engine resolves exactly these.
+pub const TRIGGER_KEYS: &[&str] = &[
     "event",
     "type",
     "branch",

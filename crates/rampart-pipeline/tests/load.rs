@@ -411,8 +411,11 @@ fn full_pipeline_validates() {
 
 #[test]
 fn exported_account_identifier_is_accepted_as_metadata() {
-    let src = HEAD.replacen("  identifier: p\n", "  identifier: p\n  accountIdentifier: px7xd_BFRCi-pfWPYXVjvw\n", 1)
-        + &" ".repeat(14)
+    let src = HEAD.replacen(
+        "  identifier: p\n",
+        "  identifier: p\n  accountIdentifier: px7xd_BFRCi-pfWPYXVjvw\n",
+        1,
+    ) + &" ".repeat(14)
         + "- step: {identifier: a, type: Run, spec: {command: 'true'}}\n";
     valid(&src);
 }

@@ -35,6 +35,16 @@ impl TextRenderer {
         format!("\x1b[{code}m{status}\x1b[0m")
     }
 
+    /// `Success in 12ms`, with `: why` when there is a message.
+    fn outcome(&self, status: Status, duration_ms: u64, message: Option<&str>) -> String {
+        let why = message.map(|m| format!(": {m}")).unwrap_or_default();
+        format!(
+            "{} in {}{why}",
+            self.paint(status),
+            human_duration(duration_ms)
+        )
+    }
+
     fn format(&self, event: &Event) -> String {
         match event {
             Event::RunStarted {
@@ -64,33 +74,19 @@ impl TextRenderer {
                 duration_ms,
                 message,
                 ..
-            } => {
-                let why = message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default();
-                format!(
-                    "--- {stage}/{step} {} in {}{why}\n",
-                    self.paint(*status),
-                    human_duration(*duration_ms)
-                )
-            }
+            } => format!(
+                "--- {stage}/{step} {}\n",
+                self.outcome(*status, *duration_ms, message.as_deref())
+            ),
             Event::StageFinished {
                 stage,
                 status,
                 duration_ms,
                 message,
-            } => {
-                let why = message
-                    .as_deref()
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default();
-                format!(
-                    "=== stage {stage} {} in {}{why}\n",
-                    self.paint(*status),
-                    human_duration(*duration_ms)
-                )
-            }
+            } => format!(
+                "=== stage {stage} {}\n",
+                self.outcome(*status, *duration_ms, message.as_deref())
+            ),
             Event::RunFinished { .. } => String::new(),
         }
     }
@@ -135,15 +131,9 @@ impl TextRenderer {
             text.push_str(line.trim_end());
             text.push('\n');
         }
-        let why = report
-            .message
-            .as_deref()
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default();
         text.push_str(&format!(
-            "Result: {} in {}{why}\n",
-            self.paint(report.status),
-            human_duration(report.duration_ms)
+            "Result: {}\n",
+            self.outcome(report.status, report.duration_ms, report.message.as_deref())
         ));
         text
     }
