@@ -11,6 +11,8 @@ use std::sync::Mutex;
 use anyhow::Context;
 use rampart_engine::{Event, EventSink, RunReport};
 
+use crate::render::json_line;
+
 /// One run's directory, allocated with the next free sequence number.
 pub struct RunRecord {
     dir: PathBuf,
@@ -132,7 +134,7 @@ impl Recorder {
     }
 
     fn append_event(&self, event: &Event) -> std::io::Result<()> {
-        let json = serde_json::to_string(event).map_err(std::io::Error::other)?;
+        let json = json_line(event).map_err(std::io::Error::other)?;
         let mut events = lock(&self.events);
         writeln!(events, "{json}")?;
         // Flush at step and run boundaries so an interrupted run keeps what happened.

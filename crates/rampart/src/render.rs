@@ -3,7 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart_core::Status;
 use rampart_engine::{Event, EventSink, LogStream, RunReport};
@@ -172,7 +172,7 @@ impl JsonRenderer {
 
 impl EventSink for JsonRenderer {
     fn emit(&self, event: &Event) {
-        let Ok(mut line) = serde_json::to_string(event) else {
+        let Ok(mut line) = json_line(event) else {
             return;
         };
         line.push('\n');
@@ -182,6 +182,20 @@ impl EventSink for JsonRenderer {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
     }
+}
+
+/// One event as a JSON object, stamped `ts_ms` with the wall-clock time it was
+/// seen (Unix milliseconds), so tools can place log lines in time.
+pub fn json_line(event: &Event) -> serde_json::Result<String> {
+    let mut value = serde_json::to_value(event)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let ts_ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+        map.insert("ts_ms".into(), ts_ms.into());
+    }
+    serde_json::to_string(&value)
 }
 
 /// `850ms`, `1.25s`, `2m 5s`.

@@ -429,3 +429,32 @@ fn no_process_with_arg(arg: &str) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn json_events_carry_their_time() {
+    let state = tempfile::tempdir().unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let run = run_pipeline(
+        &examples_dir().join("quickstart.yaml"),
+        state.path(),
+        &["--output", "json"],
+    );
+    let events = events(&run.stdout);
+    let times: Vec<u64> = events
+        .iter()
+        .map(|e| e["ts_ms"].as_u64().expect("ts_ms on every event"))
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "times go backwards: {times:?}"
+    );
+    assert!(times[0] >= before, "{times:?}");
+    let recorded = std::fs::read_to_string(state.path().join("runs/1/events.jsonl")).unwrap();
+    assert!(
+        recorded.lines().all(|l| l.contains("\"ts_ms\":")),
+        "{recorded}"
+    );
+}
