@@ -32,6 +32,88 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run a pipeline on this machine, streaming each step's output.
     Run(RunArgs),
+    /// Manage the local encrypted secret store (values are read from stdin or a file, never argv).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Mask secrets in a log: filter stdin to stdout with the same masker `rampart run` uses.
+    Mask(MaskArgs),
+}
+
+/// Where the local state (run records, the secret database) lives.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The state directory [default: the nearest `.rampart/` above the current directory, else `./.rampart/`].
+    #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// A secret's scope, as Harness has them: project (the default), org or account.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Organization of an org- or project-scoped secret.
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Project of a project-scoped secret (needs --org).
+    #[arg(long, value_name = "PROJECT", requires = "org")]
+    pub project: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a new version of a secret; the value comes from stdin or --file.
+    Set {
+        /// The secret's identifier (Harness rules: letters, digits, `_`; starts with a letter or `_`).
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// Read the value from this file instead of stdin.
+        #[arg(long, value_name = "PATH")]
+        file: Option<PathBuf>,
+        /// `text`, or `file` for a secret delivered to steps as a file.
+        #[arg(long = "type", value_enum, default_value_t = SecretKind::Text)]
+        kind: SecretKind,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// List secrets (metadata only, never values).
+    List {
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Delete a secret and all its versions.
+    Rm {
+        id: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+    /// Re-wrap every data key under a new key-encryption key, atomically.
+    RotateKey {
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretKind {
+    Text,
+    File,
+}
+
+#[derive(Debug, Args)]
+pub struct MaskArgs {
+    /// Secrets to mask: one per line, or a JSON array of strings.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: PathBuf,
+    /// What each secret is replaced with.
+    #[arg(long, value_name = "TEXT", default_value = "**************")]
+    pub mask: String,
+    /// Shortest secret form that is masked; shorter ones are reported, not masked.
+    #[arg(long, value_name = "BYTES", default_value_t = 4)]
+    pub min_length: usize,
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +146,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
-    /// Where runs are recorded [default: `.rampart/` next to the pipeline file].
+    /// Where runs are recorded [default: the nearest `.rampart/` at or above the pipeline's
+    /// directory, else a new `.rampart/` next to the pipeline file].
     #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 

@@ -9,9 +9,12 @@
 
 mod args;
 mod codebase;
+mod mask_cmd;
 mod record;
 mod render;
 mod run;
+mod secret_cmd;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -25,6 +28,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::validate(&args),
         Command::Run(args) => run::run(args),
+        Command::Secret(command) => secret_cmd::secret(command),
+        Command::Mask(args) => mask_cmd::mask(&args),
     };
     match result {
         Ok(code) => code,
