@@ -35,10 +35,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let state_dir = args
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| pipeline_dir.join(".rampart"));
+    let state_dir = crate::state::resolve(args.state_dir.as_deref(), &pipeline_dir);
     let record = RunRecord::create(&state_dir)?;
     record.write_file("pipeline.yaml", source.as_bytes())?;
     record.write_file("inputs.json", &serde_json::to_vec_pretty(&inputs.values)?)?;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 /// The name of the state directory Rampart looks for and creates.
-pub const STATE_DIR_NAME: &str = ".rampart";
+const STATE_DIR_NAME: &str = ".rampart";
 
 pub fn resolve(explicit: Option<&Path>, start: &Path) -> PathBuf {
     if let Some(dir) = explicit {
