@@ -134,6 +134,9 @@ pub enum Event {
         /// Why it failed or was skipped, for people.
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// The secrets the step resolved (references, never values), for audit.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        secrets: Vec<String>,
     },
     /// Also sent, without a `StageStarted`, for a stage that never started
     /// (skipped by `when`, failed before its steps, or not reached).
@@ -160,10 +163,49 @@ pub trait EventSink: Send + Sync {
     fn emit(&self, event: &Event);
 }
 
-/// Resolves `<+secrets.getValue(id)>`; the store arrives in a later issue.
+/// Resolves `<+secrets.getValue(id)>` (the CLI wires the local encrypted store).
 pub trait SecretSource: Send + Sync {
     /// `id` as written: `x` (project), `org.x` or `account.x`.
-    fn get(&self, id: &str) -> Result<String, String>;
+    fn get(&self, id: &str) -> Result<ResolvedSecret, String>;
+}
+
+/// A secret a [`SecretSource`] resolved.
+#[derive(Clone)]
+pub struct ResolvedSecret {
+    /// What was resolved, scope and identifier (e.g. `project:default/web/token`),
+    /// for the audit trail; never the value.
+    pub reference: String,
+    pub content: SecretContent,
+}
+
+/// How a step receives a secret: as text in place of the expression, or as
+/// a 0600 file in its private directory, the expression giving the path.
+#[derive(Clone)]
+pub enum SecretContent {
+    Text(String),
+    File(Vec<u8>),
+}
+
+impl std::fmt::Debug for ResolvedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResolvedSecret({}, [redacted])", self.reference)
+    }
+}
+
+/// A Secret-typed output variable's value, kept for the caller to store
+/// encrypted; events and reports only ever show it masked.
+#[derive(Clone, PartialEq)]
+pub struct SecretOutput {
+    pub stage: String,
+    pub step: String,
+    pub name: String,
+    pub value: String,
+}
+
+impl std::fmt::Debug for SecretOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretOutput({}/{}.{}, [redacted])", self.stage, self.step, self.name)
+    }
 }
 
 /// Run-wide settings from the caller.
@@ -195,6 +237,9 @@ pub struct StepReport {
     pub outputs: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The secrets the step resolved (references, never values), for audit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
 }
 
 /// The whole run's outcome.
@@ -208,6 +253,10 @@ pub struct RunReport {
     /// Same as [`Event::RunFinished`]'s message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Values of Secret-typed outputs, for the caller to store encrypted;
+    /// never serialised.
+    #[serde(skip)]
+    pub secret_outputs: Vec<SecretOutput>,
 }
 
 /// Runs pipelines with the given executor, event sink and secret source.

@@ -74,6 +74,10 @@ pub(crate) async fn execute(
             stages: Mutex::new(stage_records(&plan)),
             secrets: engine.secrets.clone(),
             masker: Arc::new(Masker::default()),
+            executor: engine.executor.clone(),
+            private_dirs: Mutex::default(),
+            resolved_secrets: Mutex::default(),
+            secret_outputs: Mutex::default(),
         },
         host: HostEnv::from_process(),
         workspace: options.workspace.display().to_string(),
@@ -105,6 +109,7 @@ pub(crate) async fn execute(
         duration_ms,
         steps: reports.into_iter().map(|(_, report)| report).collect(),
         message,
+        secret_outputs: std::mem::take(&mut *lock(&run.data.secret_outputs)),
     }
 }
 
@@ -182,6 +187,7 @@ impl<'a> Run<'a> {
             stage: stage.map(|s| (s.id.as_str(), s.stage.identifier.as_str())),
             frame,
             step: step.map(|s| (s.identifier.as_str(), s.step.name.as_str())),
+            step_key: step.map(|s| s.key.as_str()),
         }
     }
 

@@ -10,13 +10,16 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use rampart_exec::Executor;
 
 use rampart_pipeline::expr::{Scope, Template, Value};
 use rampart_pipeline::model::{Text, Variable, VariableKind};
 use rampart_pipeline::{CODEBASE_KEYS, TRIGGER_KEYS};
 
-use crate::SecretSource;
+use crate::{SecretContent, SecretOutput, SecretSource};
 use crate::mask::Masker;
 use crate::plan::{Frame, IterationKind, Plan, PlanStage, StageEntry, StepEntry};
 
@@ -37,6 +40,15 @@ pub(crate) struct RunData {
     pub stages: Mutex<BTreeMap<String, StageRecord>>,
     pub secrets: Option<Arc<dyn SecretSource>>,
     pub masker: Arc<Masker>,
+    /// Makes the private files File secrets are delivered in.
+    pub executor: Arc<dyn Executor>,
+    /// By step label (`stage/step`): the private directory made for the
+    /// step's File secrets, until the step's process takes it.
+    pub private_dirs: Mutex<BTreeMap<String, PathBuf>>,
+    /// By step label: the secrets the step resolved, until it finishes.
+    pub resolved_secrets: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// Values of Secret-typed outputs, for the report.
+    pub secret_outputs: Mutex<Vec<SecretOutput>>,
 }
 
 /// What later nodes can read of a stage.
@@ -126,13 +138,29 @@ pub(crate) struct View<'a> {
     pub frame: &'a Frame,
     /// The current step: its identifier and YAML name.
     pub step: Option<(&'a str, &'a str)>,
+    /// The current step's unique key in its stage (`GROUP.STEP_0`).
+    pub step_key: Option<&'a str>,
 }
 
 fn text(s: &str) -> Value {
     Value::String(s.to_string())
 }
 
+/// `secret-project_default_web_token`: a file name from a secret reference.
+fn secret_file_name(reference: &str) -> String {
+    let safe: String = reference
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    format!("secret-{safe}")
+}
+
 impl View<'_> {
+    /// `stage/step` of the current step, as its process is labelled.
+    fn step_label(&self) -> Option<String> {
+        Some(format!("{}/{}", self.stage?.0, self.step_key?))
+    }
+
     fn pipeline(&self, path: &[&str]) -> Option<Value> {
         let run = self.run;
         Some(match path {
@@ -322,9 +350,40 @@ impl Scope for View<'_> {
                 "secret {id:?}: this run has no secret store; configure one to use secrets.getValue"
             ));
         };
-        let value = source.get(id).map_err(|e| format!("secret {id:?}: {e}"))?;
-        self.run.masker.add(&value);
-        Ok(value)
+        let resolved = source.get(id).map_err(|e| format!("secret {id:?}: {e}"))?;
+        let label = self.step_label();
+        if let Some(label) = &label {
+            lock(&self.run.resolved_secrets)
+                .entry(label.clone())
+                .or_default()
+                .insert(resolved.reference.clone());
+        }
+        match resolved.content {
+            SecretContent::Text(value) => {
+                self.run.masker.add(&value);
+                Ok(value)
+            }
+            SecretContent::File(contents) => {
+                // The file's text is masked like a text secret's.
+                self.run.masker.add(&String::from_utf8_lossy(&contents));
+                let Some(label) = label else {
+                    return Err(format!(
+                        "secret {id:?} is a file secret, which only a step can receive"
+                    ));
+                };
+                let mut dirs = lock(&self.run.private_dirs);
+                let mut dir = dirs.get(&label).cloned();
+                let path = self
+                    .run
+                    .executor
+                    .private_file(&mut dir, &secret_file_name(&resolved.reference), &contents)
+                    .map_err(|e| format!("secret {id:?}: {e}"))?;
+                if let Some(dir) = dir {
+                    dirs.insert(label, dir);
+                }
+                Ok(path.display().to_string())
+            }
+        }
     }
 }
 
@@ -461,6 +520,10 @@ mod tests {
             stages: Mutex::new(BTreeMap::from([("build_0".to_string(), build)])),
             secrets: None,
             masker: Arc::new(Masker::default()),
+            executor: Arc::new(crate::testkit::FakeExecutor::default()),
+            private_dirs: Mutex::default(),
+            resolved_secrets: Mutex::default(),
+            secret_outputs: Mutex::default(),
         }
     }
 
@@ -502,6 +565,7 @@ mod tests {
             stage: Some(("build_0", "build")),
             frame: &frame,
             step: Some(("b", "B")),
+            step_key: None,
         };
         let x = Some(text("x-value"));
         assert_eq!(get(&view, "steps.g_1.steps.a.output.outputVariables.X"), x);
@@ -534,6 +598,7 @@ mod tests {
             stage: Some(("build_0", "build")),
             frame: &frame,
             step: Some(("b", "B")),
+            step_key: None,
         };
         assert!(view.is_secret(&["steps", "a", "output", "outputVariables", "X"]));
         assert!(!view.is_secret(&["pipeline", "variables", "n"]));
@@ -554,6 +619,7 @@ mod tests {
             stage: Some(("build_0", "build")),
             frame: &frame,
             step: None,
+            step_key: None,
         };
         assert_eq!(get(&view, "stage.identifier"), Some(text("build_0")));
         assert_eq!(get(&view, "stage.name"), Some(text("Build")));
@@ -581,6 +647,7 @@ mod tests {
             stage: Some(("build_0", "build")),
             frame: &frame,
             step: None,
+            step_key: None,
         };
         assert_eq!(get(&view, "strategy.iteration"), Some(Value::Number(1.0)));
         assert_eq!(get(&view, "strategy.iterations"), Some(Value::Number(3.0)));
@@ -595,6 +662,7 @@ mod tests {
             stage: None,
             frame: &outside,
             step: None,
+            step_key: None,
         };
         assert_eq!(get(&view, "strategy.iteration"), None);
         assert_eq!(get(&view, "stage.identifier"), None);
@@ -609,6 +677,7 @@ mod tests {
             stage: None,
             frame: &frame,
             step: None,
+            step_key: None,
         };
         assert_eq!(get(&view, "codebase.shortCommitSha"), Some(text("0123456")));
         assert_eq!(get(&view, "codebase.branch"), Some(Value::Null));

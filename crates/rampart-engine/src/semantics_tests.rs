@@ -1043,6 +1043,76 @@ async fn secrets_resolve_through_the_source_and_are_masked() {
 }
 
 #[tokio::test]
+async fn resolved_secrets_are_listed_per_step_without_values() {
+    let p = pipeline(vec![stage(
+        "build",
+        vec![
+            run("uses", "login <+secrets.getValue(\"token\")> <+secrets.getValue(\"org.api\")>"),
+            run("plain", "echo hi"),
+        ],
+    )]);
+    let h = Harness::new(FakeExecutor::default())
+        .with_secrets(&[("token", "t0ps3cret"), ("org.api", "ap1key")]);
+    let report = h.run(&p).await;
+    assert_eq!(report.steps[0].secrets, ["test:org.api", "test:token"]);
+    assert!(report.steps[1].secrets.is_empty());
+    let json = serde_json::to_string(&h.events.all()).unwrap();
+    assert!(json.contains(r#""secrets":["test:org.api","test:token"]"#), "{json}");
+    assert!(!json.contains("t0ps3cret") && !json.contains("ap1key"), "{json}");
+    let summary = serde_json::to_string(&report).unwrap();
+    assert!(!summary.contains("t0ps3cret"), "{summary}");
+}
+
+#[tokio::test]
+async fn file_secrets_arrive_as_private_files_whose_contents_are_masked() {
+    let mut st = step("deploy", "cat \"$KUBECONFIG\"");
+    st.spec.env_variables = vec![("KUBECONFIG".into(), text("<+secrets.getValue(\"kubeconfig\")>"))];
+    let fake = FakeExecutor::default().with(
+        "build/deploy",
+        Behaviour {
+            chunks: vec![chunk(OutputStream::Stdout, "server: https://k8s\ntoken: fil3-t0ken\n")],
+            ..Behaviour::default()
+        },
+    );
+    let h = Harness::new(fake)
+        .with_file_secrets(&[], &[("kubeconfig", b"server: https://k8s\ntoken: fil3-t0ken\n")]);
+    let report = h.run(&pipeline(vec![stage("build", vec![s(st)])])).await;
+    assert_eq!(report.status, Status::Success, "{:?}", h.events.finished());
+    let process = h.executor.process("build/deploy");
+    let path = std::path::PathBuf::from(process.env.get("KUBECONFIG").unwrap());
+    assert_eq!(process.private_dir.as_deref(), path.parent(), "the file lives in the step's private dir");
+    let files = h.executor.private_files.lock().unwrap();
+    assert_eq!(files.get(&path).map(Vec::as_slice), Some(&b"server: https://k8s\ntoken: fil3-t0ken\n"[..]));
+    assert_eq!(h.events.logs("build/deploy"), [MASK.to_string(), MASK.to_string()]);
+    assert_eq!(report.steps[0].secrets, ["test:kubeconfig"]);
+}
+
+#[tokio::test]
+async fn secret_outputs_reach_the_report_for_encrypted_storage_only() {
+    let mut producer = step("login", "export TOKEN=...");
+    producer.spec.output_variables = vec![
+        output("TOKEN", OutputKind::Secret),
+        output("USER", OutputKind::String),
+    ];
+    let h = Harness::new(FakeExecutor::default().with(
+        "build/login",
+        Behaviour {
+            outputs: BTreeMap::from([
+                ("TOKEN".into(), "tok-123456".into()),
+                ("USER".into(), "bot".into()),
+            ]),
+            ..Behaviour::default()
+        },
+    ));
+    let report = h.run(&pipeline(vec![stage("build", vec![s(producer)])])).await;
+    assert_eq!(report.secret_outputs.len(), 1);
+    let kept = &report.secret_outputs[0];
+    assert_eq!((kept.stage.as_str(), kept.step.as_str(), kept.name.as_str(), kept.value.as_str()), ("build", "login", "TOKEN", "tok-123456"));
+    assert!(!format!("{report:?}").contains("tok-123456"));
+    assert!(!serde_json::to_string(&report).unwrap().contains("tok-123456"));
+}
+
+#[tokio::test]
 async fn a_failed_secret_lookup_fails_the_step_with_a_message() {
     let h = Harness::new(FakeExecutor::default()).with_secrets(&[]);
     let report = h

@@ -30,7 +30,7 @@ use crate::mask::{MASK, Masker};
 use crate::plan::{PlanGroup, PlanStage, PlanStep, StepEntry};
 use crate::run::{Run, elapsed_ms};
 use crate::scope::{lock, render, template};
-use crate::{Event, EventSink, LogStream, StepReport};
+use crate::{Event, EventSink, LogStream, SecretOutput, StepReport};
 
 /// How long to keep reading output after the executor has returned, in
 /// case it let a reader outlive the process (normally the channel is closed).
@@ -577,6 +577,18 @@ impl<'a> Run<'a> {
                 .iter()
                 .any(|o| o.name == name && o.kind == OutputKind::Secret)
         };
+        lock(&self.data.secret_outputs).extend(
+            finish
+                .outputs
+                .iter()
+                .filter(|(name, _)| secret(name))
+                .map(|(name, value)| SecretOutput {
+                    stage: stage.plan.id.clone(),
+                    step: ps.key.clone(),
+                    name: name.clone(),
+                    value: value.clone(),
+                }),
+        );
         let outputs: BTreeMap<String, String> = finish
             .outputs
             .iter()
@@ -590,6 +602,14 @@ impl<'a> Run<'a> {
             })
             .collect();
         let message = finish.message.map(|m| self.mask(&m));
+        let label = format!("{}/{}", stage.plan.id, ps.key);
+        let secrets: Vec<String> = lock(&self.data.resolved_secrets)
+            .remove(&label)
+            .map(|set| set.into_iter().collect())
+            .unwrap_or_default();
+        // A render error after a File secret was written leaves its directory
+        // unclaimed; the executor's private root goes with the run.
+        lock(&self.data.private_dirs).remove(&label);
         self.emit(Event::StepFinished {
             stage: stage.plan.id.clone(),
             step: ps.key.clone(),
@@ -597,6 +617,7 @@ impl<'a> Run<'a> {
             duration_ms,
             outputs: outputs.clone(),
             message: message.clone(),
+            secrets: secrets.clone(),
         });
         self.add_report(
             order,
@@ -608,6 +629,7 @@ impl<'a> Run<'a> {
                 duration_ms,
                 outputs,
                 message,
+                secrets,
             },
         );
     }
@@ -693,8 +715,11 @@ impl<'a> Run<'a> {
                 output_variables.push(declared.value.clone());
             }
         }
+        let label = format!("{}/{}", stage.plan.id, ps.key);
+        // File secrets rendered above were written into this directory.
+        let private_dir = lock(&self.data.private_dirs).remove(&label);
         Ok(StepProcess {
-            label: format!("{}/{}", stage.plan.id, ps.key),
+            label,
             interpreter,
             script,
             env,
@@ -707,6 +732,7 @@ impl<'a> Run<'a> {
             },
             namespaces: self.options.namespaces,
             output_variables,
+            private_dir,
         })
     }
 

@@ -22,7 +22,9 @@ use rampart_pipeline::model::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Engine, Event, EventSink, RunOptions, RunReport, SecretSource};
+use crate::{
+    Engine, Event, EventSink, ResolvedSecret, RunOptions, RunReport, SecretContent, SecretSource,
+};
 
 /// What the fake does for one step label (`stage/step`).
 #[derive(Debug, Clone, Default)]
@@ -46,6 +48,8 @@ pub struct FakeExecutor {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     attempts: Mutex<BTreeMap<String, usize>>,
+    /// Files handed to `private_file`, by the (made-up) path it returned.
+    pub private_files: Mutex<BTreeMap<PathBuf, Vec<u8>>>,
 }
 
 impl FakeExecutor {
@@ -83,6 +87,21 @@ impl FakeExecutor {
 }
 
 impl Executor for FakeExecutor {
+    fn private_file(
+        &self,
+        private_dir: &mut Option<PathBuf>,
+        name: &str,
+        contents: &[u8],
+    ) -> Result<PathBuf, ExecError> {
+        let mut files = self.private_files.lock().unwrap();
+        let dir = private_dir
+            .get_or_insert_with(|| PathBuf::from(format!("/fake-private/{}", files.len())))
+            .clone();
+        let path = dir.join(name);
+        files.insert(path.clone(), contents.to_vec());
+        Ok(path)
+    }
+
     fn run(
         &self,
         process: StepProcess,
@@ -231,14 +250,19 @@ impl Collector {
     }
 }
 
-/// Secrets from a map.
-pub struct Secrets(pub BTreeMap<String, String>);
+/// Secrets from a map; the reference recorded for audit is `test:ID`.
+#[derive(Default)]
+pub struct Secrets(pub BTreeMap<String, SecretContent>);
 
 impl SecretSource for Secrets {
-    fn get(&self, id: &str) -> Result<String, String> {
+    fn get(&self, id: &str) -> Result<ResolvedSecret, String> {
         self.0
             .get(id)
             .cloned()
+            .map(|content| ResolvedSecret {
+                reference: format!("test:{id}"),
+                content,
+            })
             .ok_or_else(|| format!("no secret named {id:?}"))
     }
 }
@@ -270,9 +294,24 @@ impl Harness {
         self.engine.secrets = Some(Arc::new(Secrets(
             secrets
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (k.to_string(), SecretContent::Text(v.to_string())))
                 .collect(),
         )));
+        self
+    }
+
+    /// Text secrets, plus File secrets given as `(id, contents)`.
+    pub fn with_file_secrets(mut self, text: &[(&str, &str)], files: &[(&str, &[u8])]) -> Self {
+        let mut secrets: BTreeMap<String, SecretContent> = text
+            .iter()
+            .map(|(k, v)| (k.to_string(), SecretContent::Text(v.to_string())))
+            .collect();
+        secrets.extend(
+            files
+                .iter()
+                .map(|(k, v)| (k.to_string(), SecretContent::File(v.to_vec()))),
+        );
+        self.engine.secrets = Some(Arc::new(Secrets(secrets)));
         self
     }
 

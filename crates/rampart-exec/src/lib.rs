@@ -136,6 +136,10 @@ pub struct StepProcess {
     pub namespaces: Namespaces,
     /// Names of `outputVariables` to capture when the script ends.
     pub output_variables: Vec<String>,
+    /// The step's private directory when [`Executor::private_file`] made it
+    /// ahead of the run (it holds secret files); `run` uses it instead of a
+    /// fresh one and removes it at the end like any private directory.
+    pub private_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,4 +198,12 @@ pub trait Executor: Send + Sync {
         output: mpsc::Sender<OutputChunk>,
         cancel: CancellationToken,
     ) -> ExecFuture<'_>;
+
+    /// Writes `contents` to a new 0600 file `name` in a step's private
+    /// directory and returns its path, creating the directory (0700) on first
+    /// use and recording it in `private_dir`, so the path can be handed to the
+    /// step (a File secret) before the step runs. Directories made here but
+    /// never given to `run` are left for the caller to remove with the
+    /// executor's private root.
+    fn private_file(&self, private_dir: &mut Option<PathBuf>, name: &str, contents: &[u8]) -> Result<PathBuf, ExecError>;
 }

@@ -63,6 +63,10 @@ pub struct LocalExecutor {
     /// Why network namespaces cannot be created here, if they cannot.
     network_unavailable: Option<String>,
     spawner: Spawner,
+    /// Private directories made by `private_file` and not yet used by a run;
+    /// `run` adopts only these, so a process description cannot point the
+    /// executor at (and make it delete) any other directory.
+    reserved: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl LocalExecutor {
@@ -106,6 +110,7 @@ impl LocalExecutor {
             pid_mount_unavailable,
             network_unavailable,
             spawner,
+            reserved: std::sync::Mutex::default(),
         })
     }
 
@@ -197,15 +202,18 @@ impl LocalExecutor {
             });
         }
 
-        let dir = PrivateDir::create(&self.config.private_root).map_err(|e| {
-            io_error(
-                format!(
-                    "creating a private directory under {}",
-                    self.config.private_root.display()
-                ),
-                e,
-            )
-        })?;
+        let dir = match &process.private_dir {
+            Some(path) => self.adopt(path).map_err(setup)?,
+            None => PrivateDir::create(&self.config.private_root).map_err(|e| {
+                io_error(
+                    format!(
+                        "creating a private directory under {}",
+                        self.config.private_root.display()
+                    ),
+                    e,
+                )
+            })?,
+        };
         let output_file = dir
             .write_new("output", b"")
             .map_err(|e| io_error("creating the output file".into(), e))?;
@@ -333,7 +341,59 @@ impl LocalExecutor {
     }
 }
 
+impl LocalExecutor {
+    /// Takes over a directory `private_file` made, once.
+    fn adopt(&self, path: &Path) -> Result<PrivateDir, String> {
+        let mut reserved = self.reserved.lock().unwrap_or_else(|p| p.into_inner());
+        if !reserved.remove(path) {
+            return Err(format!(
+                "{} is not a private directory this executor made for a step",
+                path.display()
+            ));
+        }
+        Ok(PrivateDir {
+            path: path.to_path_buf(),
+            removed: false,
+        })
+    }
+}
+
 impl Executor for LocalExecutor {
+    fn private_file(
+        &self,
+        private_dir: &mut Option<PathBuf>,
+        name: &str,
+        contents: &[u8],
+    ) -> Result<PathBuf, ExecError> {
+        let fail = |message: String| ExecError::Setup {
+            label: "private file".to_string(),
+            message,
+        };
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(fail(format!("{name:?} is not a plain file name")));
+        }
+        let dir = match private_dir {
+            Some(path) => PrivateDir {
+                path: path.clone(),
+                // Still reserved: removal is `run`'s (or the root's) job.
+                removed: true,
+            },
+            None => {
+                let mut dir = PrivateDir::create(&self.config.private_root)
+                    .map_err(|e| fail(format!("cannot create a private directory: {e}")))?;
+                dir.removed = true;
+                self.reserved
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(dir.path.clone());
+                *private_dir = Some(dir.path.clone());
+                dir
+            }
+        };
+        dir.write_new(name, contents)
+            .map_err(|e| fail(format!("cannot write {name} in the private directory: {e}")))
+    }
+
     fn run(
         &self,
         process: StepProcess,
@@ -579,6 +639,7 @@ mod tests {
             network,
             namespaces,
             output_variables: Vec::new(),
+            private_dir: None,
         }
     }
 

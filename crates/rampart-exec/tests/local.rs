@@ -64,6 +64,7 @@ impl Fixture {
             network: Network::Host,
             namespaces,
             output_variables: Vec::new(),
+            private_dir: None,
         }
     }
 
@@ -345,6 +346,38 @@ async fn private_directory_is_0700_with_0600_files_and_removed_afterwards() {
     let err = try_run(&f.exec, p).await.err().unwrap();
     assert!(matches!(err, ExecError::Setup { .. }), "{err}");
     assert!(f.private_entries().is_empty());
+}
+
+#[tokio::test]
+async fn private_files_are_0600_in_the_steps_directory_and_removed_with_it() {
+    let f = fixture();
+    for mode in BOTH_MODES {
+        let mut dir = None;
+        let path = f.exec.private_file(&mut dir, "secret-key", b"file-secret-contents").unwrap();
+        let second = f.exec.private_file(&mut dir, "secret-other", b"x").unwrap();
+        assert_eq!(path.parent(), second.parent(), "one directory per step");
+        assert_eq!(dir.as_deref(), path.parent());
+        let mut p = f.sh(&format!("stat -c %a \"{0}\" && cat \"{0}\"", path.display()), mode);
+        p.private_dir = dir.clone();
+        let ran = run(&f.exec, p).await;
+        assert_eq!(ran.exit.outcome, ExitOutcome::Exited(0), "{}", ran.stderr);
+        assert_eq!(ran.stdout, "600\nfile-secret-contents");
+        assert!(f.private_entries().is_empty(), "{:?}", f.private_entries());
+
+        // A directory is adopted once: a second run naming it is refused.
+        let mut again = f.sh("true", mode);
+        again.private_dir = dir;
+        let err = try_run(&f.exec, again).await.err().unwrap();
+        assert!(err.to_string().contains("not a private directory this executor made"), "{err}");
+    }
+    // Nor can a process point the executor at any other directory.
+    let mut foreign = f.sh("true", Namespaces::Off);
+    foreign.private_dir = Some(f.workspace.clone());
+    assert!(try_run(&f.exec, foreign).await.is_err());
+    assert!(f.workspace.is_dir(), "a foreign directory must not be removed");
+    let mut dir = None;
+    assert!(f.exec.private_file(&mut dir, "../escape", b"x").is_err());
+    assert!(dir.is_none());
 }
 
 #[tokio::test]
@@ -953,6 +986,7 @@ async fn steps_die_when_rampart_dies() {
                 network: Network::Host,
                 namespaces: mode,
                 output_variables: Vec::new(),
+                private_dir: None,
             };
             let (tx, rx) = mpsc::channel(16);
             steps.push((exec.run(p, tx, CancellationToken::new()), rx));

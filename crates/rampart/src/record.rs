@@ -204,6 +204,7 @@ mod tests {
             duration_ms: 1,
             outputs: Default::default(),
             message: None,
+            secrets: Vec::new(),
         });
         assert_eq!(recorder.error(), None);
         let text = fs::read_to_string(record.dir().join("logs/build/compile.log")).unwrap();

@@ -236,6 +236,7 @@ mod tests {
             status: Status::Failed,
             duration_ms: 1500,
             message: Some("stage build failed".into()),
+            secret_outputs: Vec::new(),
             steps: vec![
                 StepReport {
                     stage: "build".into(),
@@ -245,6 +246,7 @@ mod tests {
                     duration_ms: 20,
                     outputs: BTreeMap::from([("VERSION".to_string(), "1.2".to_string())]),
                     message: None,
+                    secrets: Vec::new(),
                 },
                 StepReport {
                     stage: "build".into(),
@@ -254,6 +256,7 @@ mod tests {
                     duration_ms: 1400,
                     outputs: BTreeMap::new(),
                     message: Some("exit code 1".into()),
+                    secrets: Vec::new(),
                 },
             ],
         };
