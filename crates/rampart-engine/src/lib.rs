@@ -68,6 +68,7 @@ use std::sync::Arc;
 
 use rampart_core::Status;
 use rampart_exec::{Executor, Namespaces, Network};
+use rampart_mask::SecretSet;
 use rampart_pipeline::ValidPipeline;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -77,7 +78,6 @@ mod env;
 mod failure;
 mod join;
 mod lines;
-mod mask;
 mod plan;
 mod run;
 mod scope;
@@ -204,7 +204,11 @@ pub struct SecretOutput {
 
 impl std::fmt::Debug for SecretOutput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretOutput({}/{}.{}, [redacted])", self.stage, self.step, self.name)
+        write!(
+            f,
+            "SecretOutput({}/{}.{}, [redacted])",
+            self.stage, self.step, self.name
+        )
     }
 }
 
@@ -264,6 +268,10 @@ pub struct Engine {
     pub executor: Arc<dyn Executor>,
     pub events: Arc<dyn EventSink>,
     pub secrets: Option<Arc<dyn SecretSource>>,
+    /// The run's mask set: every secret the run resolves joins it before a
+    /// step can print it, and every output stream passes through it before
+    /// it becomes an event. The caller may register values of its own.
+    pub masker: Arc<SecretSet>,
 }
 
 impl Engine {

@@ -23,7 +23,6 @@ use crate::cancel::{CancelNode, Stop};
 use crate::env::HostEnv;
 use crate::failure::{FailKind, is_failure, resolve, status_gate};
 use crate::join::{BoxFuture, join_bounded};
-use crate::mask::Masker;
 use crate::plan::{self, Frame, PlanStage, PlanStep, StageEntry};
 use crate::scope::{RunData, View, lock, render, stage_records, variable_value};
 use crate::steps::StageRun;
@@ -73,7 +72,7 @@ pub(crate) async fn execute(
             variables: Mutex::new(BTreeMap::new()),
             stages: Mutex::new(stage_records(&plan)),
             secrets: engine.secrets.clone(),
-            masker: Arc::new(Masker::default()),
+            masker: engine.masker.clone(),
             executor: engine.executor.clone(),
             private_dirs: Mutex::default(),
             resolved_secrets: Mutex::default(),
@@ -164,7 +163,7 @@ impl<'a> Run<'a> {
     }
 
     pub fn mask(&self, text: &str) -> String {
-        self.data.masker.mask(text).into_owned()
+        self.data.masker.mask_str(text)
     }
 
     pub fn next_order(&self) -> u64 {

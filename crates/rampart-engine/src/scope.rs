@@ -14,14 +14,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rampart_exec::Executor;
+use rampart_mask::SecretSet;
 
 use rampart_pipeline::expr::{Scope, Template, Value};
 use rampart_pipeline::model::{Text, Variable, VariableKind};
 use rampart_pipeline::{CODEBASE_KEYS, TRIGGER_KEYS};
 
-use crate::{SecretContent, SecretOutput, SecretSource};
-use crate::mask::Masker;
 use crate::plan::{Frame, IterationKind, Plan, PlanStage, StageEntry, StepEntry};
+use crate::{SecretContent, SecretOutput, SecretSource};
 
 /// Facts and values of the whole run.
 pub(crate) struct RunData {
@@ -39,7 +39,7 @@ pub(crate) struct RunData {
     /// By stage id, for every stage of the plan.
     pub stages: Mutex<BTreeMap<String, StageRecord>>,
     pub secrets: Option<Arc<dyn SecretSource>>,
-    pub masker: Arc<Masker>,
+    pub masker: Arc<SecretSet>,
     /// Makes the private files File secrets are delivered in.
     pub executor: Arc<dyn Executor>,
     /// By step label (`stage/step`): the private directory made for the
@@ -150,7 +150,13 @@ fn text(s: &str) -> Value {
 fn secret_file_name(reference: &str) -> String {
     let safe: String = reference
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("secret-{safe}")
 }
@@ -340,8 +346,10 @@ impl Scope for View<'_> {
     /// A value holding a secret (a Secret variable or output, or text built
     /// from one) is described, not quoted, in evaluation errors.
     fn is_secret(&self, path: &[&str]) -> bool {
-        self.lookup(path)
-            .is_some_and(|value| matches!(self.run.masker.mask(&value_text(&value)), Cow::Owned(_)))
+        self.lookup(path).is_some_and(|value| {
+            let text = value_text(&value);
+            self.run.masker.mask_str(&text) != text
+        })
     }
 
     fn secret(&self, id: &str) -> Result<String, String> {
@@ -519,7 +527,7 @@ mod tests {
             variables: Mutex::new(BTreeMap::from([("n".to_string(), Value::Number(2.0))])),
             stages: Mutex::new(BTreeMap::from([("build_0".to_string(), build)])),
             secrets: None,
-            masker: Arc::new(Masker::default()),
+            masker: Arc::new(SecretSet::new(rampart_mask::MaskConfig::default())),
             executor: Arc::new(crate::testkit::FakeExecutor::default()),
             private_dirs: Mutex::default(),
             resolved_secrets: Mutex::default(),

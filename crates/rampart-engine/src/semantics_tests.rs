@@ -13,8 +13,8 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::Event;
-use crate::mask::MASK;
 use crate::testkit::*;
+use rampart_mask::DEFAULT_MASK as MASK;
 
 /// Events as short strings, to compare orders.
 fn trace(events: &[Event]) -> Vec<String> {
@@ -1047,7 +1047,10 @@ async fn resolved_secrets_are_listed_per_step_without_values() {
     let p = pipeline(vec![stage(
         "build",
         vec![
-            run("uses", "login <+secrets.getValue(\"token\")> <+secrets.getValue(\"org.api\")>"),
+            run(
+                "uses",
+                "login <+secrets.getValue(\"token\")> <+secrets.getValue(\"org.api\")>",
+            ),
             run("plain", "echo hi"),
         ],
     )]);
@@ -1057,8 +1060,14 @@ async fn resolved_secrets_are_listed_per_step_without_values() {
     assert_eq!(report.steps[0].secrets, ["test:org.api", "test:token"]);
     assert!(report.steps[1].secrets.is_empty());
     let json = serde_json::to_string(&h.events.all()).unwrap();
-    assert!(json.contains(r#""secrets":["test:org.api","test:token"]"#), "{json}");
-    assert!(!json.contains("t0ps3cret") && !json.contains("ap1key"), "{json}");
+    assert!(
+        json.contains(r#""secrets":["test:org.api","test:token"]"#),
+        "{json}"
+    );
+    assert!(
+        !json.contains("t0ps3cret") && !json.contains("ap1key"),
+        "{json}"
+    );
     let summary = serde_json::to_string(&report).unwrap();
     assert!(!summary.contains("t0ps3cret"), "{summary}");
 }
@@ -1066,24 +1075,45 @@ async fn resolved_secrets_are_listed_per_step_without_values() {
 #[tokio::test]
 async fn file_secrets_arrive_as_private_files_whose_contents_are_masked() {
     let mut st = step("deploy", "cat \"$KUBECONFIG\"");
-    st.spec.env_variables = vec![("KUBECONFIG".into(), text("<+secrets.getValue(\"kubeconfig\")>"))];
+    st.spec.env_variables = vec![(
+        "KUBECONFIG".into(),
+        text("<+secrets.getValue(\"kubeconfig\")>"),
+    )];
     let fake = FakeExecutor::default().with(
         "build/deploy",
         Behaviour {
-            chunks: vec![chunk(OutputStream::Stdout, "server: https://k8s\ntoken: fil3-t0ken\n")],
+            chunks: vec![chunk(
+                OutputStream::Stdout,
+                "server: https://k8s\ntoken: fil3-t0ken\n",
+            )],
             ..Behaviour::default()
         },
     );
-    let h = Harness::new(fake)
-        .with_file_secrets(&[], &[("kubeconfig", b"server: https://k8s\ntoken: fil3-t0ken\n")]);
+    let h = Harness::new(fake).with_file_secrets(
+        &[],
+        &[("kubeconfig", b"server: https://k8s\ntoken: fil3-t0ken\n")],
+    );
     let report = h.run(&pipeline(vec![stage("build", vec![s(st)])])).await;
     assert_eq!(report.status, Status::Success, "{:?}", h.events.finished());
     let process = h.executor.process("build/deploy");
     let path = std::path::PathBuf::from(process.env.get("KUBECONFIG").unwrap());
-    assert_eq!(process.private_dir.as_deref(), path.parent(), "the file lives in the step's private dir");
+    assert_eq!(
+        process.private_dir.as_deref(),
+        path.parent(),
+        "the file lives in the step's private dir"
+    );
     let files = h.executor.private_files.lock().unwrap();
-    assert_eq!(files.get(&path).map(Vec::as_slice), Some(&b"server: https://k8s\ntoken: fil3-t0ken\n"[..]));
-    assert_eq!(h.events.logs("build/deploy"), [MASK.to_string(), MASK.to_string()]);
+    assert_eq!(
+        files.get(&path).map(Vec::as_slice),
+        Some(&b"server: https://k8s\ntoken: fil3-t0ken\n"[..])
+    );
+    // The whole multi-line value, newline included, is one masked range.
+    assert_eq!(h.events.logs("build/deploy"), [MASK.to_string()]);
+    let json = serde_json::to_string(&h.events.all()).unwrap();
+    assert!(
+        !json.contains("fil3-t0ken") && !json.contains("https://k8s"),
+        "{json}"
+    );
     assert_eq!(report.steps[0].secrets, ["test:kubeconfig"]);
 }
 
@@ -1104,12 +1134,26 @@ async fn secret_outputs_reach_the_report_for_encrypted_storage_only() {
             ..Behaviour::default()
         },
     ));
-    let report = h.run(&pipeline(vec![stage("build", vec![s(producer)])])).await;
+    let report = h
+        .run(&pipeline(vec![stage("build", vec![s(producer)])]))
+        .await;
     assert_eq!(report.secret_outputs.len(), 1);
     let kept = &report.secret_outputs[0];
-    assert_eq!((kept.stage.as_str(), kept.step.as_str(), kept.name.as_str(), kept.value.as_str()), ("build", "login", "TOKEN", "tok-123456"));
+    assert_eq!(
+        (
+            kept.stage.as_str(),
+            kept.step.as_str(),
+            kept.name.as_str(),
+            kept.value.as_str()
+        ),
+        ("build", "login", "TOKEN", "tok-123456")
+    );
     assert!(!format!("{report:?}").contains("tok-123456"));
-    assert!(!serde_json::to_string(&report).unwrap().contains("tok-123456"));
+    assert!(
+        !serde_json::to_string(&report)
+            .unwrap()
+            .contains("tok-123456")
+    );
 }
 
 #[tokio::test]

@@ -26,11 +26,11 @@ use crate::env::{self, StepFacts};
 use crate::failure::{FailKind, human, is_failure, resolve, retry_interval, status_gate};
 use crate::join::{BoxFuture, join_bounded};
 use crate::lines::LineSplitter;
-use crate::mask::{MASK, Masker};
 use crate::plan::{PlanGroup, PlanStage, PlanStep, StepEntry};
 use crate::run::{Run, elapsed_ms};
 use crate::scope::{lock, render, template};
 use crate::{Event, EventSink, LogStream, SecretOutput, StepReport};
+use rampart_mask::SecretSet;
 
 /// How long to keep reading output after the executor has returned, in
 /// case it let a reader outlive the process (normally the channel is closed).
@@ -122,7 +122,7 @@ impl Finish {
 #[derive(Clone)]
 struct LogTarget {
     events: Arc<dyn EventSink>,
-    masker: Arc<Masker>,
+    masker: Arc<SecretSet>,
     stage: String,
     step: String,
 }
@@ -138,7 +138,7 @@ impl LogTarget {
             stage: self.stage.clone(),
             step: self.step.clone(),
             stream,
-            line: self.masker.mask(line).into_owned(),
+            line: line.to_string(),
         });
     }
 }
@@ -151,14 +151,19 @@ async fn run_process(
     target: &LogTarget,
 ) -> Result<StepExit, ExecError> {
     let (tx, mut rx) = mpsc::channel::<OutputChunk>(CHANNEL_CAPACITY);
-    let mut stdout = LineSplitter::default();
-    let mut stderr = LineSplitter::default();
+    // Each stream is masked as raw bytes, before it is split into lines, so
+    // a secret split across writes (or lines of a multi-line one) is caught.
+    let mut stdout = (target.masker.stream(), LineSplitter::default());
+    let mut stderr = (target.masker.stream(), LineSplitter::default());
+    let mut masked = Vec::new();
     let mut handle = |chunk: OutputChunk| {
-        let (splitter, stream) = match chunk.stream {
+        let ((masker, splitter), stream) = match chunk.stream {
             OutputStream::Stdout => (&mut stdout, LogStream::Stdout),
             OutputStream::Stderr => (&mut stderr, LogStream::Stderr),
         };
-        splitter.push(&chunk.bytes, |line| target.line(stream, &line));
+        masked.clear();
+        masker.write(&chunk.bytes, &mut masked);
+        splitter.push(&masked, |line| target.line(stream, &line));
     };
     let mut exec = pin!(executor.run(process, tx, cancel));
     let mut open = true;
@@ -182,8 +187,15 @@ async fn run_process(
     };
     // The executor is done; a sender still open past the grace period is its bug.
     let _ = tokio::time::timeout(DRAIN_GRACE, rest).await;
-    stdout.finish(|line| target.line(LogStream::Stdout, &line));
-    stderr.finish(|line| target.line(LogStream::Stderr, &line));
+    for ((masker, mut splitter), stream) in
+        [(stdout, LogStream::Stdout), (stderr, LogStream::Stderr)]
+    {
+        let mut masker = masker;
+        masked.clear();
+        masker.finish(&mut masked);
+        splitter.push(&masked, |line| target.line(stream, &line));
+        splitter.finish(|line| target.line(stream, &line));
+    }
     result
 }
 
@@ -594,7 +606,7 @@ impl<'a> Run<'a> {
             .iter()
             .map(|(name, value)| {
                 let shown = if secret(name) {
-                    MASK.to_string()
+                    self.data.masker.config().mask.clone()
                 } else {
                     self.mask(value)
                 };

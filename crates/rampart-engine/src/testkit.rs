@@ -283,6 +283,9 @@ impl Harness {
                 executor: executor.clone(),
                 events: events.clone(),
                 secrets: None,
+                masker: Arc::new(rampart_mask::SecretSet::new(
+                    rampart_mask::MaskConfig::default(),
+                )),
             },
             executor,
             events,

@@ -67,6 +67,9 @@ impl Local {
                 executor: Arc::new(executor),
                 events: events.clone(),
                 secrets: None,
+                masker: std::sync::Arc::new(rampart_mask::SecretSet::new(
+                    rampart_mask::MaskConfig::default(),
+                )),
             },
             events,
         }

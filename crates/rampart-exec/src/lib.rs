@@ -205,5 +205,10 @@ pub trait Executor: Send + Sync {
     /// step (a File secret) before the step runs. Directories made here but
     /// never given to `run` are left for the caller to remove with the
     /// executor's private root.
-    fn private_file(&self, private_dir: &mut Option<PathBuf>, name: &str, contents: &[u8]) -> Result<PathBuf, ExecError>;
+    fn private_file(
+        &self,
+        private_dir: &mut Option<PathBuf>,
+        name: &str,
+        contents: &[u8],
+    ) -> Result<PathBuf, ExecError>;
 }

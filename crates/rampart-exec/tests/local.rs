@@ -353,11 +353,17 @@ async fn private_files_are_0600_in_the_steps_directory_and_removed_with_it() {
     let f = fixture();
     for mode in BOTH_MODES {
         let mut dir = None;
-        let path = f.exec.private_file(&mut dir, "secret-key", b"file-secret-contents").unwrap();
+        let path = f
+            .exec
+            .private_file(&mut dir, "secret-key", b"file-secret-contents")
+            .unwrap();
         let second = f.exec.private_file(&mut dir, "secret-other", b"x").unwrap();
         assert_eq!(path.parent(), second.parent(), "one directory per step");
         assert_eq!(dir.as_deref(), path.parent());
-        let mut p = f.sh(&format!("stat -c %a \"{0}\" && cat \"{0}\"", path.display()), mode);
+        let mut p = f.sh(
+            &format!("stat -c %a \"{0}\" && cat \"{0}\"", path.display()),
+            mode,
+        );
         p.private_dir = dir.clone();
         let ran = run(&f.exec, p).await;
         assert_eq!(ran.exit.outcome, ExitOutcome::Exited(0), "{}", ran.stderr);
@@ -368,13 +374,20 @@ async fn private_files_are_0600_in_the_steps_directory_and_removed_with_it() {
         let mut again = f.sh("true", mode);
         again.private_dir = dir;
         let err = try_run(&f.exec, again).await.err().unwrap();
-        assert!(err.to_string().contains("not a private directory this executor made"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("not a private directory this executor made"),
+            "{err}"
+        );
     }
     // Nor can a process point the executor at any other directory.
     let mut foreign = f.sh("true", Namespaces::Off);
     foreign.private_dir = Some(f.workspace.clone());
     assert!(try_run(&f.exec, foreign).await.is_err());
-    assert!(f.workspace.is_dir(), "a foreign directory must not be removed");
+    assert!(
+        f.workspace.is_dir(),
+        "a foreign directory must not be removed"
+    );
     let mut dir = None;
     assert!(f.exec.private_file(&mut dir, "../escape", b"x").is_err());
     assert!(dir.is_none());

@@ -47,7 +47,8 @@ pub struct StateArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// A secret's scope, as Harness has them: project (the default), org or account.
+/// A secret's scope, as Harness has them: no flag for the account, `--org` for an org,
+/// `--org` and `--project` for a project (what a pipeline's `<+secrets.getValue("x")>` reads).
 #[derive(Debug, Args)]
 pub struct ScopeArgs {
     /// Organization of an org- or project-scoped secret.
@@ -60,7 +61,12 @@ pub struct ScopeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
-    /// Store a new version of a secret; the value comes from stdin or --file.
+    /// Store a new version of a secret; the value comes from stdin or --file, never the command line.
+    ///
+    /// From stdin, ONE trailing newline is stripped from text values (what `echo` or Enter adds);
+    /// file-type values and --file contents are stored byte for byte. Empty values are refused.
+    /// The first `set` creates the master key ($XDG_CONFIG_HOME/rampart/master.key, else
+    /// ~/.config/rampart/master.key, mode 0600) unless RAMPART_MASTER_KEY (base64 of 32 bytes) is set.
     Set {
         /// The secret's identifier (Harness rules: letters, digits, `_`; starts with a letter or `_`).
         id: String,
@@ -69,13 +75,17 @@ pub enum SecretCommand {
         /// Read the value from this file instead of stdin.
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
+        /// Refused with an explanation: a value on the command line leaks through the
+        /// process list and shell history.
+        #[arg(hide = true, value_name = "VALUE")]
+        value_in_argv: Option<String>,
         /// `text`, or `file` for a secret delivered to steps as a file.
         #[arg(long = "type", value_enum, default_value_t = SecretKind::Text)]
         kind: SecretKind,
         #[command(flatten)]
         state: StateArgs,
     },
-    /// List secrets (metadata only, never values).
+    /// List secrets (metadata only, never values); --org narrows to an org and its projects.
     List {
         #[command(flatten)]
         scope: ScopeArgs,
@@ -90,7 +100,12 @@ pub enum SecretCommand {
         #[command(flatten)]
         state: StateArgs,
     },
-    /// Re-wrap every data key under a new key-encryption key, atomically.
+    /// Re-wrap every data key under a new master key, atomically (values are not decrypted).
+    ///
+    /// With a key file, a new key is generated (or taken from RAMPART_NEW_MASTER_KEY), the re-wrap
+    /// commits, then it replaces master.key and the old key is kept as master.key.old.ID for other
+    /// state directories that share it. With RAMPART_MASTER_KEY, RAMPART_NEW_MASTER_KEY must hold
+    /// the new key; switch RAMPART_MASTER_KEY to it afterwards.
     RotateKey {
         #[command(flatten)]
         state: StateArgs,

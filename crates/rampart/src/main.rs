@@ -13,6 +13,7 @@ mod mask_cmd;
 mod record;
 mod render;
 mod run;
+mod run_secrets;
 mod secret_cmd;
 mod state;
 mod validate;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use rampart_engine::{Engine, Event, EventSink, RunOptions};
 use rampart_exec::{LocalConfig, LocalExecutor, Namespaces, Network};
-use rampart_pipeline::{Inputs, ValidPipeline, ValidateOptions, model};
+use rampart_mask::{MaskConfig, SecretSet};
+use rampart_pipeline::{Inputs, ValidPipeline, model};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{
@@ -17,6 +18,7 @@ use crate::args::{
 use crate::codebase::Checkout;
 use crate::record::{Recorder, RunRecord};
 use crate::render::{JsonRenderer, TextRenderer};
+use crate::run_secrets::{SEALED_OUTPUTS_FILE, StoreSource, seal_outputs};
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let file = args.file.display().to_string();
@@ -64,6 +66,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let model = pipeline.pipeline();
+    let secrets = runtime.block_on(StoreSource::open(
+        &state_dir,
+        model.org_identifier.clone(),
+        model.project_identifier.clone(),
+    ))?;
+
     let recorder = Arc::new(Recorder::new(&record)?);
     let text = (args.output == OutputFormat::Text).then(|| Arc::new(TextRenderer::new()));
     let display: Arc<dyn EventSink> = match &text {
@@ -73,7 +86,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine {
         executor: Arc::new(executor),
         events: Arc::new(Fanout(vec![recorder.clone(), display])),
-        secrets: None,
+        secrets: Some(Arc::new(secrets)),
+        masker: Arc::new(SecretSet::new(MaskConfig::default())),
     };
     let options = RunOptions {
         sequence_id: record.sequence_id(),
@@ -95,10 +109,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .into(),
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let cancel = CancellationToken::new();
     let report = runtime.block_on(async {
         let watcher = tokio::spawn(cancel_on_signal(cancel.clone()));
@@ -108,6 +118,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     });
 
     record.write_summary(&report)?;
+    if !report.secret_outputs.is_empty() {
+        // Kept only sealed; a failure to seal loses them rather than writing plaintext.
+        match runtime.block_on(seal_outputs(
+            &state_dir,
+            record.sequence_id(),
+            &report.secret_outputs,
+        )) {
+            Ok(sealed) => {
+                record.write_file(SEALED_OUTPUTS_FILE, &serde_json::to_vec_pretty(&sealed)?)?
+            }
+            Err(error) => {
+                eprintln!("rampart: warning: the run's Secret outputs were not kept: {error:#}")
+            }
+        }
+    }
     // Steps remove their own private directories; this removes the (now empty) root.
     let _ = std::fs::remove_dir_all(&private_root);
     if let Some(text) = &text {
@@ -175,7 +200,7 @@ fn load_valid(
         ),
     };
     Ok(
-        rampart_pipeline::validate(file, pipeline, &ValidateOptions::default())
+        rampart_pipeline::validate(file, pipeline, &crate::validate::options())
             .map_err(|d| d.to_string()),
     )
 }

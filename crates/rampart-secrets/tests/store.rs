@@ -1,0 +1,685 @@
+//! The secret store against a real SQLite file: round trips, versions,
+//! tampering, what reaches the disk, and key rotation.
+
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine as _;
+use rampart_secrets::{
+    DataKey, Error, KeyError, KeyProvider, MasterKey, Scope, SecretKind, SecretRef, SecretStore,
+    SecretValue,
+};
+
+fn project(id: &str) -> SecretRef {
+    SecretRef::parse(id, Some("org1"), Some("proj1")).unwrap()
+}
+
+fn value(text: &str) -> SecretValue {
+    SecretValue::from(text.to_string())
+}
+
+async fn open(dir: &Path, key: MasterKey) -> SecretStore {
+    SecretStore::open(dir, Arc::new(key)).await.unwrap()
+}
+
+fn same_key(key: &MasterKey) -> MasterKey {
+    MasterKey::from_base64(&key.to_base64()).unwrap()
+}
+
+async fn raw(dir: &Path) -> sqlx::SqlitePool {
+    let url = format!("sqlite://{}", dir.join("rampart.db").display());
+    sqlx::SqlitePool::connect(&url).await.unwrap()
+}
+
+#[tokio::test]
+async fn set_get_versions_list_and_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), MasterKey::generate().unwrap()).await;
+    let token = project("token");
+    let account = SecretRef::parse("account.token", None, None).unwrap();
+
+    assert_eq!(
+        store
+            .set(&token, SecretKind::Text, &value("v1"))
+            .await
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(
+        store
+            .set(&token, SecretKind::Text, &value("v2"))
+            .await
+            .unwrap()
+            .version,
+        2
+    );
+    store
+        .set(
+            &account,
+            SecretKind::File,
+            &SecretValue::from(vec![0, 159, 146, 150]),
+        )
+        .await
+        .unwrap();
+
+    let got = store.get(&token).await.unwrap();
+    assert_eq!((got.version, got.kind), (2, SecretKind::Text));
+    assert_eq!(
+        got.value.expose_str(),
+        Ok("v2"),
+        "the latest version is used"
+    );
+    let file = store.get(&account).await.unwrap();
+    assert_eq!(file.kind, SecretKind::File);
+    assert_eq!(file.value.expose(), &[0, 159, 146, 150]);
+
+    let list = store.list().await.unwrap();
+    let shown: Vec<_> = list
+        .iter()
+        .map(|i| (i.reference.expression(), i.kind, i.version, i.versions))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("account.token".to_string(), SecretKind::File, 1, 1),
+            ("token".to_string(), SecretKind::Text, 2, 2),
+        ]
+    );
+    assert!(list[1].created_at_ms <= list[1].updated_at_ms);
+
+    // The same id in another scope is another secret.
+    let org = SecretRef::parse("org.token", Some("org1"), Some("proj1")).unwrap();
+    let missing = store.get(&org).await.unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }));
+    assert_eq!(
+        missing.to_string(),
+        "no secret `token` (org org1) in this store; store it with `rampart secret set token --org org1`"
+    );
+
+    assert_eq!(store.remove(&token).await.unwrap(), 2);
+    assert!(matches!(
+        store.get(&token).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        store.remove(&token).await,
+        Err(Error::NotFound { .. })
+    ));
+    assert_eq!(store.list().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn empty_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), MasterKey::generate().unwrap()).await;
+    let error = store
+        .set(&project("x"), SecretKind::Text, &value(""))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::EmptyValue(_)), "{error}");
+    assert!(store.list().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn snapshot_decrypts_on_demand_without_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), MasterKey::generate().unwrap()).await;
+    store
+        .set(&project("a"), SecretKind::Text, &value("one"))
+        .await
+        .unwrap();
+    store
+        .set(&project("a"), SecretKind::Text, &value("two"))
+        .await
+        .unwrap();
+    store
+        .set(
+            &SecretRef::parse("org.b", Some("org1"), None).unwrap(),
+            SecretKind::File,
+            &value("f"),
+        )
+        .await
+        .unwrap();
+    let snapshot = store.snapshot().await.unwrap();
+    store.close().await;
+
+    assert_eq!(snapshot.len(), 2);
+    assert_eq!(
+        snapshot.get(&project("a")).unwrap().value.expose_str(),
+        Ok("two")
+    );
+    let b = snapshot
+        .get(&SecretRef::parse("org.b", Some("org1"), Some("other")).unwrap())
+        .unwrap();
+    assert_eq!(b.kind, SecretKind::File);
+    assert!(matches!(
+        snapshot.get(&project("b")),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+async fn exec(pool: &sqlx::SqlitePool, sql: &str) {
+    let changed = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(pool)
+        .await
+        .unwrap();
+    assert!(changed.rows_affected() >= 1, "{sql} changed nothing");
+}
+
+/// Flips one bit of byte `index` of `column` in alpha's row.
+async fn flip(pool: &sqlx::SqlitePool, column: &str, index: usize) {
+    let select = format!("SELECT {column} FROM secret_versions WHERE identifier = 'alpha'");
+    let mut bytes: Vec<u8> = sqlx::query_scalar(sqlx::AssertSqlSafe(select))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    bytes[index] ^= 0x01;
+    let update = format!("UPDATE secret_versions SET {column} = ? WHERE identifier = 'alpha'");
+    sqlx::query(sqlx::AssertSqlSafe(update))
+        .bind(bytes)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// Stores alpha and beta, tampers with the raw database, then expects
+/// reading alpha to fail with an error matching `expected` that names
+/// alpha and no value.
+async fn assert_tamper_detected(
+    tamper: impl AsyncFnOnce(&sqlx::SqlitePool),
+    expected: fn(&Error) -> bool,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let store = open(dir.path(), same_key(&key)).await;
+    store
+        .set(&project("alpha"), SecretKind::Text, &value("alpha-value-1"))
+        .await
+        .unwrap();
+    store
+        .set(&project("beta"), SecretKind::Text, &value("beta-value-22"))
+        .await
+        .unwrap();
+    store.close().await;
+
+    let pool = raw(dir.path()).await;
+    tamper(&pool).await;
+    pool.close().await;
+
+    let store = open(dir.path(), key).await;
+    let error = store.get(&project("alpha")).await.unwrap_err();
+    assert!(expected(&error), "unexpected error: {error:?}");
+    let message = error.to_string();
+    for value in ["alpha-value-1", "beta-value-22"] {
+        assert!(!message.contains(value), "{message}");
+    }
+    assert!(
+        message.contains("`alpha`"),
+        "the message names the secret: {message}"
+    );
+    // The untouched secret still reads.
+    let beta = store.get(&project("beta")).await.unwrap();
+    assert_eq!(beta.value.expose_str(), Ok("beta-value-22"));
+}
+
+fn inauthentic_key(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Unwrap {
+            source: KeyError::Inauthentic { .. },
+            ..
+        }
+    )
+}
+
+fn tampered_value(error: &Error) -> bool {
+    matches!(error, Error::Tampered { .. })
+}
+
+#[tokio::test]
+async fn a_flipped_ciphertext_byte_is_detected() {
+    assert_tamper_detected(
+        async |pool| flip(pool, "ciphertext", 3).await,
+        tampered_value,
+    )
+    .await;
+    // The tag, at the end, too.
+    assert_tamper_detected(
+        async |pool| flip(pool, "ciphertext", 20).await,
+        tampered_value,
+    )
+    .await;
+    assert_tamper_detected(async |pool| flip(pool, "nonce", 0).await, tampered_value).await;
+}
+
+#[tokio::test]
+async fn a_flipped_wrapped_key_byte_is_detected() {
+    for index in [0, 30, 71] {
+        assert_tamper_detected(
+            async |pool| flip(pool, "wrapped_key", index).await,
+            inauthentic_key,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_ciphertext_swapped_from_another_row_does_not_decrypt() {
+    assert_tamper_detected(
+        async |pool| {
+            exec(
+                pool,
+                "UPDATE secret_versions SET \
+                 nonce = (SELECT nonce FROM secret_versions WHERE identifier = 'beta'), \
+                 ciphertext = (SELECT ciphertext FROM secret_versions WHERE identifier = 'beta') \
+                 WHERE identifier = 'alpha'",
+            )
+            .await
+        },
+        tampered_value,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_whole_sealed_row_copied_onto_another_does_not_decrypt() {
+    // Value and wrapped key together: the wrapping is bound to beta's row.
+    assert_tamper_detected(
+        async |pool| {
+            exec(
+                pool,
+                "UPDATE secret_versions SET \
+                 nonce = (SELECT nonce FROM secret_versions WHERE identifier = 'beta'), \
+                 ciphertext = (SELECT ciphertext FROM secret_versions WHERE identifier = 'beta'), \
+                 wrapped_key = (SELECT wrapped_key FROM secret_versions WHERE identifier = 'beta') \
+                 WHERE identifier = 'alpha'",
+            )
+            .await
+        },
+        inauthentic_key,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_changed_type_version_or_cipher_is_detected() {
+    assert_tamper_detected(
+        async |pool| {
+            exec(
+                pool,
+                "UPDATE secret_versions SET kind = 'file' WHERE identifier = 'alpha'",
+            )
+            .await
+        },
+        inauthentic_key,
+    )
+    .await;
+    assert_tamper_detected(
+        async |pool| {
+            exec(
+                pool,
+                "UPDATE secret_versions SET version = 7 WHERE identifier = 'alpha'",
+            )
+            .await
+        },
+        inauthentic_key,
+    )
+    .await;
+    assert_tamper_detected(
+        async |pool| {
+            exec(
+                pool,
+                "UPDATE secret_versions SET cipher = 'rot13' WHERE identifier = 'alpha'",
+            )
+            .await
+        },
+        |e| matches!(e, Error::Unreadable { .. }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_master_key_decrypts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let store = open(dir.path(), same_key(&key)).await;
+    store
+        .set(&project("a"), SecretKind::Text, &value("value-a"))
+        .await
+        .unwrap();
+    store.close().await;
+
+    let wrong = MasterKey::generate().unwrap();
+    let wrong_id = wrong.id().to_string();
+    let store = open(dir.path(), wrong).await;
+    let error = store.get(&project("a")).await.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(
+            &error,
+            Error::Unwrap {
+                source: KeyError::UnknownKey { .. },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        message.contains(key.id()) && message.contains(&wrong_id),
+        "{message}"
+    );
+    // Listing needs no key and still works.
+    assert_eq!(store.list().await.unwrap().len(), 1);
+}
+
+/// Every form of `value` a leak could take on disk.
+fn encoded_forms(value: &[u8]) -> Vec<Vec<u8>> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let b64url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut forms = vec![value.to_vec()];
+    // Base64 at all three alignments: drop 0, 1, 2 leading bytes and the
+    // characters that depend on neighbours.
+    for skip in 0..3 {
+        let encoded = b64.encode(&value[skip..]);
+        let stable = encoded.trim_end_matches('=');
+        let stable = &stable[..stable.len().saturating_sub(2)];
+        forms.push(stable.as_bytes().to_vec());
+        forms.push(b64url.encode(&value[skip..]).as_bytes()[..stable.len()].to_vec());
+    }
+    let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.clone().into_bytes());
+    forms.push(hex.to_uppercase().into_bytes());
+    forms
+}
+
+fn assert_nothing_leaked(dir: &Path, values: &[&[u8]]) -> usize {
+    let mut scanned = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        scanned += 1;
+        for value in values {
+            for form in encoded_forms(value) {
+                assert!(
+                    !bytes.windows(form.len()).any(|w| w == form.as_slice()),
+                    "{} holds a form of a secret value",
+                    path.display()
+                );
+            }
+        }
+    }
+    scanned
+}
+
+#[tokio::test]
+async fn no_plaintext_or_encoded_value_reaches_the_database_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: [&[u8]; 3] = [
+        b"correct horse battery staple 0xC0FFEE",
+        b"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+        b"p@ssw0rd-with-\"quotes\"-and-$dollars",
+    ];
+    let store = open(dir.path(), MasterKey::generate().unwrap()).await;
+    for (i, v) in values.iter().enumerate() {
+        let secret = project(&format!("s{i}"));
+        store
+            .set(&secret, SecretKind::Text, &SecretValue::from(v.to_vec()))
+            .await
+            .unwrap();
+        store
+            .set(&secret, SecretKind::File, &SecretValue::from(v.to_vec()))
+            .await
+            .unwrap();
+    }
+    store.remove(&project("s2")).await.unwrap();
+
+    // While open, the WAL and shared-memory files exist and hold the writes.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("-wal")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with("-shm")), "{names:?}");
+    assert_eq!(assert_nothing_leaked(dir.path(), &values), 3);
+
+    store.close().await;
+    assert!(assert_nothing_leaked(dir.path(), &values) >= 1);
+}
+
+/// A key provider that fails to wrap after `ok` successful wraps.
+struct FailingAfter {
+    key: MasterKey,
+    ok: usize,
+    calls: AtomicUsize,
+}
+
+impl KeyProvider for FailingAfter {
+    fn key_id(&self) -> String {
+        self.key.key_id()
+    }
+    fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.ok {
+            return Err(KeyError::NoKey("the key service went away".into()));
+        }
+        self.key.wrap(key, aad)
+    }
+    fn unwrap(&self, key_id: &str, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, KeyError> {
+        self.key.unwrap(key_id, wrapped, aad)
+    }
+}
+
+#[tokio::test]
+async fn rotation_rewraps_everything_and_the_old_key_stops_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = MasterKey::generate().unwrap();
+    let mut store = open(dir.path(), same_key(&old)).await;
+    for i in 0..5 {
+        store
+            .set(
+                &project(&format!("s{i}")),
+                SecretKind::Text,
+                &value(&format!("value-{i}")),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .set(&project("s0"), SecretKind::Text, &value("value-0b"))
+        .await
+        .unwrap();
+    let ciphertexts_before: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT ciphertext FROM secret_versions ORDER BY identifier, version")
+            .fetch_all(&raw(dir.path()).await)
+            .await
+            .unwrap();
+
+    let new = MasterKey::generate().unwrap();
+    let new_id = new.id().to_string();
+    let outcome = store.rotate_key(Arc::new(same_key(&new))).await.unwrap();
+    assert_eq!(outcome.rewrapped, 6);
+    assert_eq!(outcome.key_id, new_id);
+    assert_eq!(
+        outcome.previous_key_ids.into_iter().collect::<Vec<_>>(),
+        [old.id()]
+    );
+    assert_eq!(
+        store.get(&project("s0")).await.unwrap().value.expose_str(),
+        Ok("value-0b")
+    );
+    store.close().await;
+
+    let pool = raw(dir.path()).await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT key_id FROM secret_versions")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(ids, [new_id.as_str()]);
+    let ciphertexts_after: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT ciphertext FROM secret_versions ORDER BY identifier, version")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        ciphertexts_before, ciphertexts_after,
+        "values were not re-encrypted"
+    );
+
+    let store = open(dir.path(), new).await;
+    for i in 1..5 {
+        let got = store.get(&project(&format!("s{i}"))).await.unwrap();
+        assert_eq!(got.value.expose_str(), Ok(format!("value-{i}").as_str()));
+    }
+    store.close().await;
+
+    let store = open(dir.path(), same_key(&old)).await;
+    assert!(matches!(
+        store.get(&project("s1")).await,
+        Err(Error::Unwrap {
+            source: KeyError::UnknownKey { .. },
+            ..
+        })
+    ));
+    store.close().await;
+    // Even told to ignore key ids, the old key unwraps nothing.
+    let store = open_with(dir.path(), IgnoreIds(same_key(&old))).await;
+    assert!(matches!(
+        store.get(&project("s1")).await,
+        Err(Error::Unwrap {
+            source: KeyError::Inauthentic { .. },
+            ..
+        })
+    ));
+}
+
+/// A provider that tries its one key whatever id a row recorded.
+struct IgnoreIds(MasterKey);
+
+impl KeyProvider for IgnoreIds {
+    fn key_id(&self) -> String {
+        self.0.key_id()
+    }
+    fn wrap(&self, key: &DataKey, aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.0.wrap(key, aad)
+    }
+    fn unwrap(&self, _key_id: &str, wrapped: &[u8], aad: &[u8]) -> Result<DataKey, KeyError> {
+        self.0.unwrap(self.0.id(), wrapped, aad)
+    }
+}
+
+async fn open_with(dir: &Path, keys: impl KeyProvider + 'static) -> SecretStore {
+    SecretStore::open(dir, Arc::new(keys)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_rotation_failing_midway_leaves_the_old_key_in_charge() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = MasterKey::generate().unwrap();
+    let mut store = open(dir.path(), same_key(&old)).await;
+    for i in 0..4 {
+        store
+            .set(
+                &project(&format!("s{i}")),
+                SecretKind::Text,
+                &value(&format!("value-{i}")),
+            )
+            .await
+            .unwrap();
+    }
+    let failing = Arc::new(FailingAfter {
+        key: MasterKey::generate().unwrap(),
+        ok: 2,
+        calls: AtomicUsize::new(0),
+    });
+    let error = store.rotate_key(failing).await.unwrap_err();
+    assert!(matches!(error, Error::Rewrap { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains("the key service went away"),
+        "{error}"
+    );
+
+    // Nothing moved: the store still uses the old key and every value reads.
+    for i in 0..4 {
+        let got = store.get(&project(&format!("s{i}"))).await.unwrap();
+        assert_eq!(got.value.expose_str(), Ok(format!("value-{i}").as_str()));
+    }
+    let ids: Vec<String> = sqlx::query_scalar("SELECT DISTINCT key_id FROM secret_versions")
+        .fetch_all(&raw(dir.path()).await)
+        .await
+        .unwrap();
+    assert_eq!(ids, [old.id().to_string()]);
+}
+
+#[tokio::test]
+async fn scopes_keep_same_named_secrets_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), MasterKey::generate().unwrap()).await;
+    let refs = [
+        SecretRef::new(Scope::Account, "x".parse_id()),
+        SecretRef::new(Scope::new(Some("o"), None).unwrap(), "x".parse_id()),
+        SecretRef::new(Scope::new(Some("o"), Some("p")).unwrap(), "x".parse_id()),
+        SecretRef::new(Scope::new(Some("o"), Some("q")).unwrap(), "x".parse_id()),
+    ];
+    for (i, r) in refs.iter().enumerate() {
+        store
+            .set(r, SecretKind::Text, &value(&format!("v{i}")))
+            .await
+            .unwrap();
+    }
+    for (i, r) in refs.iter().enumerate() {
+        assert_eq!(
+            store.get(r).await.unwrap().value.expose_str(),
+            Ok(format!("v{i}").as_str())
+        );
+    }
+}
+
+trait ParseId {
+    fn parse_id(&self) -> rampart_secrets::Identifier;
+}
+
+impl ParseId for str {
+    fn parse_id(&self) -> rampart_secrets::Identifier {
+        rampart_secrets::Identifier::new(self).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn blobs_open_only_with_their_context_key_and_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let store = open(dir.path(), same_key(&key)).await;
+    let context: [&[u8]; 2] = [b"runs/3", b"build/login.TOKEN"];
+    let blob = store
+        .seal_blob("secret output", &context, b"tok-123456")
+        .unwrap();
+    assert!(!blob.ciphertext.windows(10).any(|w| w == b"tok-123456"));
+    let opened = store.open_blob("secret output", &context, &blob).unwrap();
+    assert_eq!(opened.expose(), b"tok-123456");
+
+    let elsewhere: [&[u8]; 2] = [b"runs/4", b"build/login.TOKEN"];
+    assert!(
+        store.open_blob("secret output", &elsewhere, &blob).is_err(),
+        "moved to another run"
+    );
+    let mut flipped = blob.clone();
+    flipped.ciphertext[0] ^= 1;
+    let error = store
+        .open_blob("secret output", &context, &flipped)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("altered") && !error.contains("tok-123456"),
+        "{error}"
+    );
+
+    let other = open(dir.path(), MasterKey::generate().unwrap()).await;
+    assert!(
+        other.open_blob("secret output", &context, &blob).is_err(),
+        "another master key"
+    );
+}

@@ -1,0 +1,136 @@
+//! Persistence for Rampart.
+//!
+//! One repository trait per aggregate (today [`SecretRepo`]), implemented
+//! for each database a [`Store`] can be opened on. The database is chosen by
+//! URL: `sqlite://PATH` now; `postgres://` joins with the server. Migrations
+//! are embedded in the binary and run when a store is opened.
+//!
+//! This crate stores bytes and metadata; it deliberately knows nothing about
+//! cryptography. Secret rows arrive here already sealed by `rampart-secrets`,
+//! and the repository never sees a plaintext value or a key-encryption key.
+//!
+//! Entry points: [`Store::connect`] (by URL) or [`Store::open_sqlite`]
+//! (by path), then the [`SecretRepo`] methods on the returned [`Store`].
+
+#![forbid(unsafe_code)]
+
+mod secrets;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+
+pub use secrets::{
+    NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
+};
+pub use sqlite::SqliteStore;
+
+/// What went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL `{0}`: use sqlite://PATH (PostgreSQL support comes with the server)"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot prepare the database file {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot bring the database {path} up to date (migrations failed): {source}")]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+    /// Someone else changed the same rows first; the caller may retry.
+    #[error("the database changed while this operation ran ({0}); run it again")]
+    Conflict(String),
+    #[error("the database holds a value this version of Rampart cannot read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A store on one of the supported databases. Each aggregate's trait is
+/// implemented here by dispatching to the database behind it, so callers
+/// hold one concrete type whichever database the URL chose.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+}
+
+impl Store {
+    /// Opens (creating if needed) the database a URL names and runs the
+    /// migrations. Supported: `sqlite://PATH` (also `sqlite:PATH`).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|path| !path.is_empty())
+            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+        Self::open_sqlite(Path::new(path)).await
+    }
+
+    /// Opens (creating if needed, mode 0600) the SQLite database at `path`.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
+        Ok(Store::Sqlite(SqliteStore::open(path).await?))
+    }
+
+    /// Closes every connection, so the database files are complete on disk.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(store) => store.close().await,
+        }
+    }
+}
+
+impl SecretRepo for Store {
+    async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(store) => store.insert_version(row).await,
+        }
+    }
+
+    async fn latest(&self, secret: &SecretName) -> Result<Option<StoredVersion>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.latest(secret).await,
+        }
+    }
+
+    async fn latest_all(&self) -> Result<Vec<StoredVersion>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.latest_all().await,
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<SecretMeta>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.list().await,
+        }
+    }
+
+    async fn delete(&self, secret: &SecretName) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.delete(secret).await,
+        }
+    }
+
+    async fn wrapped_keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.wrapped_keys().await,
+        }
+    }
+
+    async fn replace_wrapped_keys(&self, rewraps: &[Rewrap]) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(store) => store.replace_wrapped_keys(rewraps).await,
+        }
+    }
+}
