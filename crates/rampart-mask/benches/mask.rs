@@ -113,15 +113,19 @@ fn bench(c: &mut Criterion) {
 
         let ac = AhoCorasick::new(&forms).unwrap_or_else(|e| panic!("aho-corasick: {e}"));
         let masks = vec![MASK; forms.len()];
-        group.bench_with_input(BenchmarkId::new("aho-corasick-stream", n), &log, |b, log| {
-            let mut out = Vec::with_capacity(log.len());
-            b.iter(|| {
-                out.clear();
-                ac.try_stream_replace_all(&log[..], &mut out, &masks)
-                    .unwrap_or_else(|e| panic!("stream replace: {e}"));
-                black_box(out.len())
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("aho-corasick-stream", n),
+            &log,
+            |b, log| {
+                let mut out = Vec::with_capacity(log.len());
+                b.iter(|| {
+                    out.clear();
+                    ac.try_stream_replace_all(&log[..], &mut out, &masks)
+                        .unwrap_or_else(|e| panic!("stream replace: {e}"));
+                    black_box(out.len())
+                })
+            },
+        );
 
         let prefix = &log[..(16 << 20) * 10 / n];
         group.throughput(Throughput::Bytes(prefix.len() as u64));

@@ -18,7 +18,8 @@ fn main() {
         set.add(s);
     }
     eprintln!("{}", set.describe());
-    let mut log = Vec::new(); corpus::LogGen::new(all.clone(), 11).fill(&mut log, mib << 20);
+    let mut log = Vec::new();
+    corpus::LogGen::new(all.clone(), 11).fill(&mut log, mib << 20);
     let reps = (256 / mib).max(1);
     let mut out = Vec::with_capacity(1 << 20);
     let mut best = f64::MAX;

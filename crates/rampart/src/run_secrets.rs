@@ -153,6 +153,14 @@ pub async fn seal_outputs(
     for notice in secrets.notices() {
         eprintln!("rampart: warning: {notice}");
     }
+    seal_with(&secrets, sequence_id, outputs)
+}
+
+fn seal_with(
+    secrets: &LocalSecrets,
+    sequence_id: u64,
+    outputs: &[SecretOutput],
+) -> anyhow::Result<Vec<SealedOutput>> {
     outputs
         .iter()
         .map(|output| {
@@ -172,4 +180,49 @@ pub async fn seal_outputs(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn sealed_outputs_open_only_for_their_run_and_name() {
+        let dir = tempfile::tempdir().unwrap();
+        // The key as if from RAMPART_MASTER_KEY, without touching the process environment.
+        let key = rampart_secrets::MasterKey::generate().unwrap();
+        let settings = KeySettings::from_vars(|name| {
+            (name == rampart_secrets::MASTER_KEY_ENV).then(|| key.to_base64().as_str().into())
+        });
+        let outputs = [SecretOutput {
+            stage: "build".into(),
+            step: "login".into(),
+            name: "TOKEN".into(),
+            value: "tok-123456".into(),
+        }];
+        let secrets = LocalSecrets::open(dir.path(), &settings, KeyMode::Create)
+            .await
+            .unwrap();
+        let sealed = seal_with(&secrets, 7, &outputs).unwrap();
+        let json = serde_json::to_string(&sealed).unwrap();
+        assert!(!json.contains("tok-123456"), "{json}");
+
+        let blob = rampart_secrets::SealedBlob {
+            key_id: sealed[0].key_id.clone(),
+            wrapped_key: STANDARD.decode(&sealed[0].wrapped_key).unwrap(),
+            nonce: STANDARD.decode(&sealed[0].nonce).unwrap(),
+            ciphertext: STANDARD.decode(&sealed[0].ciphertext).unwrap(),
+        };
+        let open = |run: u64, name: &str| {
+            let context = context(run, ("build", "login", name));
+            secrets
+                .store()
+                .open_blob(WHAT, &[&context[0], &context[1]], &blob)
+        };
+        assert_eq!(open(7, "TOKEN").unwrap().expose(), b"tok-123456");
+        assert!(open(8, "TOKEN").is_err(), "another run's record");
+        assert!(open(7, "OTHER").is_err(), "another output's place");
+    }
 }

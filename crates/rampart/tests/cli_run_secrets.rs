@@ -2,6 +2,9 @@
 //! value (or encoded form) reaches argv, the terminal, the JSON events, the
 //! run record or the database in plaintext.
 
+// Test helpers, like tests, may panic on unexpected errors.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;
