@@ -349,11 +349,7 @@ fn ctrl_c_cancels_the_run_and_leaves_nothing_running() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !started.exists() {
-        assert!(Instant::now() < deadline, "the step never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_for_file(&started);
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -408,18 +404,11 @@ fn several_pipelines_in_a_file_need_a_choice() {
 fn no_process_with_arg(arg: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let found = std::fs::read_dir("/proc")
-            .expect("/proc is readable")
-            .filter_map(Result::ok)
-            .any(|entry| {
-                std::fs::read(entry.path().join("cmdline"))
-                    .map(|cmdline| {
-                        cmdline
-                            .split(|b| *b == 0)
-                            .any(|part| part == arg.as_bytes())
-                    })
-                    .unwrap_or(false)
-            });
+        let found = common::process_cmdlines().iter().any(|cmdline| {
+            cmdline
+                .split(|b| *b == 0)
+                .any(|part| part == arg.as_bytes())
+        });
         if !found {
             return true;
         }

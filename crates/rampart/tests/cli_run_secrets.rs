@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use common::{rampart, write_pipeline};
 
@@ -245,26 +244,18 @@ fn a_running_step_has_no_secret_in_its_argv() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !started.exists() {
-        assert!(Instant::now() < deadline, "the step never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let mut seen = 0;
-    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        seen += 1;
+    common::wait_for_file(&started);
+    let cmdlines = common::process_cmdlines();
+    for cmdline in &cmdlines {
         for value in [TOKEN, API] {
             assert!(
                 !cmdline.windows(value.len()).any(|w| w == value.as_bytes()),
                 "a process has a secret in argv: {}",
-                String::from_utf8_lossy(&cmdline)
+                String::from_utf8_lossy(cmdline)
             );
         }
     }
-    assert!(seen > 3);
+    assert!(cmdlines.len() > 3);
     std::fs::write(&release, "").unwrap();
     let run = common::Run::from(child.wait_with_output().unwrap());
     assert_eq!(run.code, Some(0), "{run}");

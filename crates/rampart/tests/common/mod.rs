@@ -96,3 +96,25 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+/// Waits (up to 30 s) until a step has created `path`, its rendezvous signal.
+pub fn wait_for_file(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared: the step did not start",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The command lines (NUL-separated argv) of every process on the machine.
+pub fn process_cmdlines() -> Vec<Vec<u8>> {
+    std::fs::read_dir("/proc")
+        .expect("/proc is readable")
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .collect()
+}
