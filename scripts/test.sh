@@ -20,6 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# pyotp: the independent TOTP implementation rampart-auth's tests compare against.
+python3 -c 'import pyotp' 2>/dev/null || python3 -m pip install --quiet pyotp
+
 if [ ! -f ../shared/harness-schema/pipeline.json ]; then
   echo "error: ../shared/harness-schema/pipeline.json is missing: the schema test needs the shared folder beside the project" >&2
   exit 1

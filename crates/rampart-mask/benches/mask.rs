@@ -26,7 +26,7 @@ use aho_corasick::AhoCorasick;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rampart_mask::{MaskConfig, SecretSet};
 
-#[path = "corpus.rs"]
+#[path = "support/corpus.rs"]
 mod corpus;
 
 const LOG_SIZE: usize = 64 << 20;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use rampart_mask::{MaskConfig, SecretSet};
 
-#[path = "../benches/corpus.rs"]
+#[path = "../benches/support/corpus.rs"]
 mod corpus;
 
 fn main() {

@@ -347,7 +347,7 @@ mod tests {
     /// Standard base64 of `data`, padded, for checking the forms against.
     fn b64(data: &[u8]) -> String {
         let mut e = base64_encode(data, B64_STD);
-        while e.len() % 4 != 0 {
+        while !e.len().is_multiple_of(4) {
             e.push(b'=');
         }
         String::from_utf8(e).unwrap()

@@ -12,7 +12,7 @@
 //!   of a long form spans `m - 7` consecutive window starts, so it contains a
 //!   probed window; a probe whose bit is set looks its window up in a bucket
 //!   table of (window, form, offset) entries and compares the candidate form
-//!   in full. The bitmap has about 32 bits per window, so few probes go past
+//!   in full. The bitmap has about 64 bits per window, so few probes go past
 //!   it, and the cost per text byte is about one multiply and one load per
 //!   `stride` bytes, whatever the number of forms.
 //! * A **multi-literal search** for the *short* forms and the token prefixes:

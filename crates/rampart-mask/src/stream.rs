@@ -206,6 +206,13 @@ impl Core {
             if start + anchor.prefix.len() as u64 <= self.anchors_done {
                 continue; // found by an earlier write
             }
+            if self
+                .scanners
+                .iter()
+                .any(|sc| sc.extends_over(anchor.kind, start))
+            {
+                continue;
+            }
             let mut scanner = Scanner::new(anchor, start);
             let next = scanner.next();
             if next < base {
@@ -215,7 +222,9 @@ impl Core {
             } else if next < new_end {
                 scanner.feed(&chunk[(next - base) as usize..], &mut self.cover);
             }
-            self.scanners.push(scanner);
+            if !scanner.is_done() {
+                self.scanners.push(scanner);
+            }
         }
         self.found.partial.map(|p| origin + p as u64)
     }

@@ -188,7 +188,7 @@ fn basic_auth_header_hides_the_password() {
 
 fn base64_std(data: &[u8]) -> String {
     let mut e = crate::forms::base64_encode(data, crate::forms::B64_STD);
-    while e.len() % 4 != 0 {
+    while !e.len().is_multiple_of(4) {
         e.push(b'=');
     }
     String::from_utf8(e).unwrap()
@@ -320,6 +320,39 @@ fn mask_starting_a_write_after_a_masked_write_is_not_doubled() {
     m.finish(&mut out);
     // A finished stream starts over: two streams, two masks.
     assert_eq!(out, b"[MASKED][MASKED]");
+}
+
+#[test]
+fn repeated_token_prefixes_take_linear_time() {
+    let s = set(&[], true);
+    for unit in [
+        "AKIA",
+        "github_pat_",
+        "glpat-",
+        "rmp_",
+        "xoxb-",
+        "-----BEGIN PRIVATE KEY-----\n",
+    ] {
+        let text = unit.repeat(200_000 / unit.len());
+        let started = std::time::Instant::now();
+        assert_eq!(s.mask_str(&text), "[MASKED]", "{unit}");
+        assert_eq!(
+            stream_in(&s, &[&text[..1000], &text[1000..]]),
+            "[MASKED]",
+            "{unit}"
+        );
+        // Quadratic behaviour would take minutes; linear takes milliseconds.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{unit}"
+        );
+    }
+    // JWT headers are not deduplicated (a later one may reach further), but
+    // each is bounded by JWT_MAX_HEADER, so the cost stays linear too.
+    let text = "eyJ".repeat(70_000);
+    let started = std::time::Instant::now();
+    assert_eq!(s.mask_str(&text), text);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 
 #[test]
@@ -507,6 +540,10 @@ proptest! {
             Just(b"eyJhbGciOiJIUzI1NiJ9".to_vec()), Just(b"eyJ".to_vec()), Just(b".".to_vec()),
             Just(b"-----BEGIN ".to_vec()), Just(b"RSA PRIVATE KEY-----".to_vec()), Just(b"-----END ".to_vec()),
             Just(b"-----".to_vec()),
+            // Bodies long enough for the patterns to accept.
+            Just(b"ZZZZ0000ZZZZ9999".to_vec()),
+            Just(b"aB3dE5gH7jK9mN1pQ3sT5vX7zA9cE1gI3kM5oQ7s".to_vec()),
+            Just(b"Q".repeat(43)),
             proptest::collection::vec(prop::sample::select(b"aZ09-_/+=. \n\\".to_vec()), 0..50),
         ], 0..30),
         cuts in cuts_strategy(),

@@ -14,7 +14,7 @@
 //! | token | prefix | masked |
 //! |---|---|---|
 //! | JWT | `eyJ` | a base64url header of at most [`JWT_MAX_HEADER`] characters that decodes to a JSON object with an `"alg"` member, then `.`; from the prefix through the payload, the second `.` and the signature (base64url runs) |
-//! | PEM private key | `-----BEGIN ` | `[A-Z0-9 -]*PRIVATE KEY-----` (at most 64 bytes) accepts; then every byte of a PEM body (base64, whitespace, `\`, `:`, `,`, `-`) up to and including the `-----` that closes the `-----END …` line |
+//! | PEM private key | `-----BEGIN ` | `[A-Z0-9 ]*PRIVATE KEY-----` (at most 64 bytes) accepts; then every byte of a PEM body (base64, whitespace, `\`, `:`, `,`, `-`) up to and including the `-----` that closes the `-----END …` line |
 //! | GitHub | `ghp_` `gho_` `ghu_` `ghs_` `ghr_` | followed by at least 36 `[A-Za-z0-9]`: the whole run |
 //! | GitHub fine-grained | `github_pat_` | followed by at least 22 `[A-Za-z0-9_]`: the whole run |
 //! | GitLab | `glpat-` | followed by at least 20 `[A-Za-z0-9_-]`: the whole run |
@@ -183,6 +183,7 @@ enum EndMarker {
 /// One possible token, from its prefix on.
 #[derive(Debug)]
 pub(crate) struct Scanner {
+    kind: Kind,
     /// Stream position of the prefix.
     start: u64,
     /// Stream position of the next byte to feed.
@@ -220,10 +221,25 @@ impl Scanner {
             Kind::Rampart => run(Class::Base64Url, RAMPART_TOKEN_MIN_BODY),
         };
         Scanner {
+            kind: anchor.kind,
             start,
             next: start + anchor.prefix.len() as u64,
             state,
         }
+    }
+
+    /// Whether this scanner has accepted and is masking a run of `kind`
+    /// through `pos`. A scanner of the same kind starting there would mask a
+    /// subset of what this one masks (it reads the same bytes to the same
+    /// end), so it need not start: without this, a long run of repeated
+    /// prefixes (`AKIAAKIA…`) would cost quadratic time. Not for JWTs, whose
+    /// later header may reach one segment further.
+    pub(crate) fn extends_over(&self, kind: Kind, pos: u64) -> bool {
+        let extending = matches!(
+            self.state,
+            State::Run { accepted: true, .. } | State::PemBody { .. }
+        );
+        extending && self.kind == kind && kind != Kind::Jwt && self.start <= pos && pos < self.next
     }
 
     /// Stream position of the next byte this scanner expects.
@@ -313,12 +329,15 @@ impl Scanner {
                 }
             }
             State::JwtHeader { header } => {
-                if Class::Base64Url.has(b) {
-                    header.push(b);
-                    if header.len() > JWT_MAX_HEADER {
-                        return (1, Some(State::Done));
+                // Look no further than the longest header allowed.
+                let room = JWT_MAX_HEADER + 1 - header.len().min(JWT_MAX_HEADER);
+                let run = Class::Base64Url.run(&rest[..rest.len().min(room)]);
+                if run > 0 {
+                    if header.len() + run > JWT_MAX_HEADER {
+                        return (run, Some(State::Done));
                     }
-                    (1, None)
+                    header.extend_from_slice(&rest[..run]);
+                    (run, None)
                 } else if b == b'.' && jwt_header_ok(header) {
                     cover.push((self.start, pos + 1));
                     (1, Some(State::JwtRest { dots: 1 }))
@@ -340,18 +359,26 @@ impl Scanner {
                 }
             }
             State::PemLabel { label } => {
-                if !(b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'-')
-                    || label.len() >= PEM_MAX_LABEL
-                {
+                // `[A-Z0-9 ]*PRIVATE KEY` then exactly the five closing dashes;
+                // no dash before them, so an `-----END …` line is no label.
+                let dashes = label.iter().rev().take_while(|&&c| c == b'-').count();
+                let ok = if b == b'-' {
+                    dashes > 0 || label.ends_with(b"PRIVATE KEY")
+                } else {
+                    dashes == 0 && (b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ')
+                };
+                if !ok || label.len() >= PEM_MAX_LABEL {
                     return (0, Some(State::Done));
                 }
                 label.push(b);
-                if label.ends_with(b"PRIVATE KEY-----") {
+                if dashes + usize::from(b == b'-') == 5 {
                     cover.push((self.start, pos + 1));
+                    // The label's closing dashes count, as they do for a
+                    // scanner already in a body that reads this line.
                     return (
                         1,
                         Some(State::PemBody {
-                            dashes: 0,
+                            dashes: 5,
                             end: EndMarker::None,
                         }),
                     );
@@ -521,6 +548,18 @@ mod tests {
             both("-----BEGIN ", &format!("{key}\", next")),
             vec![(0, key.len() as u64)]
         );
+        // An END line is no label: the key masked before it ends there.
+        assert_eq!(
+            both(
+                "-----BEGIN ",
+                "-----BEGIN -----END RSA PRIVATE KEY----- tail"
+            ),
+            vec![]
+        );
+        assert_eq!(
+            both("-----BEGIN ", "-----BEGIN PRIVATE KEY------"),
+            vec![(0, 28)]
+        );
         // A certificate is not a private key.
         assert_eq!(
             both(
@@ -558,6 +597,27 @@ mod tests {
             vec![(0, 4 + 43 + 3)]
         );
         assert_eq!(both("rmp_", &format!("rmp_{}", &body[1..])), vec![]);
+    }
+
+    #[test]
+    fn every_github_and_gitlab_prefix() {
+        let body = "Zz9".repeat(12);
+        for prefix in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"] {
+            let text = format!("{prefix}{body}\n");
+            assert_eq!(both(prefix, &text), vec![(0, 40)], "{prefix}");
+        }
+        let pat = format!("github_pat_11ABCDEFG0123456789_{}", "x".repeat(59));
+        assert_eq!(
+            both("github_pat_", &format!("{pat} ")),
+            vec![(0, pat.len() as u64)]
+        );
+        assert_eq!(both("github_pat_", "github_pat_short"), vec![]);
+        let gl = "glpat-Ab_cD-ef0123456789xyz";
+        assert_eq!(
+            both("glpat-", &format!("{gl}\"")),
+            vec![(0, gl.len() as u64)]
+        );
+        assert_eq!(both("glpat-", "glpat-0123456789"), vec![]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ impl Rng {
         Rng(seed | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -22,7 +22,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -253,7 +253,7 @@ impl LogGen {
                         format!(
                             "{{\"sub\":\"{}\",\"iat\":{}}}",
                             r.below(100000),
-                            r.next() % 2_000_000_000
+                            r.next_u64() % 2_000_000_000
                         )
                         .as_bytes()
                     )
@@ -321,8 +321,8 @@ impl LogGen {
             7 => writeln!(
                 l,
                 "HEAD is now at {:016x}{:08x} {} {} {}",
-                r.next(),
-                r.next() as u32,
+                r.next_u64(),
+                r.next_u64() as u32,
                 r.pick(WORDS),
                 r.pick(WORDS),
                 r.pick(WORDS)
@@ -351,10 +351,10 @@ impl LogGen {
             10 => writeln!(
                 l,
                 "sha256:{:016x}{:016x}{:016x}{:016x}: {} {}/{} MB",
-                r.next(),
-                r.next(),
-                r.next(),
-                r.next(),
+                r.next_u64(),
+                r.next_u64(),
+                r.next_u64(),
+                r.next_u64(),
                 r.pick(WORDS),
                 r.below(100),
                 100
