@@ -2,23 +2,28 @@
 //!
 //! One repository trait per aggregate (today [`SecretRepo`]), implemented
 //! for each database a [`Store`] can be opened on. The database is chosen by
-//! URL: `sqlite://PATH` now; `postgres://` joins with the server. Migrations
-//! are embedded in the binary and run when a store is opened.
+//! URL: `sqlite://PATH` (embedded, the default) or `postgres://...` (for
+//! several server replicas). Migrations are embedded in the binary and run
+//! when a store is opened. Both implementations pass the same test suite
+//! (`tests/repo.rs`).
 //!
 //! This crate stores bytes and metadata; it deliberately knows nothing about
 //! cryptography. Secret rows arrive here already sealed by `rampart-secrets`,
 //! and the repository never sees a plaintext value or a key-encryption key.
 //!
-//! Entry points: [`Store::connect`] (by URL) or [`Store::open_sqlite`]
-//! (by path), then the [`SecretRepo`] methods on the returned [`Store`].
+//! Entry points: [`Store::connect`] (by URL), [`Store::open_sqlite`] (by
+//! path) or [`Store::open_postgres`], then the [`SecretRepo`] methods on the
+//! returned [`Store`].
 
 #![forbid(unsafe_code)]
 
+mod postgres;
 mod secrets;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
 
+pub use postgres::PgStore;
 pub use secrets::{
     NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
 };
@@ -28,7 +33,7 @@ pub use sqlite::SqliteStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "unsupported database URL `{0}`: use sqlite://PATH (PostgreSQL support comes with the server)"
+        "unsupported database URL `{0}`: use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     UnsupportedUrl(String),
     #[error("cannot prepare the database file {path}: {source}")]
@@ -49,6 +54,21 @@ pub enum StoreError {
         #[source]
         source: sqlx::migrate::MigrateError,
     },
+    /// The URL is shown with its password replaced.
+    #[error(
+        "cannot connect to the PostgreSQL database {url}: {source}; check that the server is running and that the URL's host, port, user, password and database are right"
+    )]
+    PostgresConnect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot bring the PostgreSQL database {url} up to date (migrations failed): {source}")]
+    PostgresMigrate {
+        url: String,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
     /// Someone else changed the same rows first; the caller may retry.
     #[error("the database changed while this operation ran ({0}); run it again")]
     Conflict(String),
@@ -64,17 +84,22 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Store {
     /// Opens (creating if needed) the database a URL names and runs the
-    /// migrations. Supported: `sqlite://PATH` (also `sqlite:PATH`).
+    /// migrations. Supported: `sqlite://PATH` (also `sqlite:PATH`), and
+    /// `postgres://` or `postgresql://` URLs naming an existing database.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self::open_postgres(url).await;
+        }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .filter(|path| !path.is_empty())
-            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string()))?;
+            .ok_or_else(|| StoreError::UnsupportedUrl(postgres::redact(url)))?;
         Self::open_sqlite(Path::new(path)).await
     }
 
@@ -83,10 +108,16 @@ impl Store {
         Ok(Store::Sqlite(SqliteStore::open(path).await?))
     }
 
+    /// Connects to the PostgreSQL database a `postgres://` URL names.
+    pub async fn open_postgres(url: &str) -> Result<Self, StoreError> {
+        Ok(Store::Postgres(PgStore::open(url).await?))
+    }
+
     /// Closes every connection, so the database files are complete on disk.
     pub async fn close(&self) {
         match self {
             Store::Sqlite(store) => store.close().await,
+            Store::Postgres(store) => store.close().await,
         }
     }
 }
@@ -95,42 +126,49 @@ impl SecretRepo for Store {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(store) => store.insert_version(row).await,
+            Store::Postgres(store) => store.insert_version(row).await,
         }
     }
 
     async fn latest(&self, secret: &SecretName) -> Result<Option<StoredVersion>, StoreError> {
         match self {
             Store::Sqlite(store) => store.latest(secret).await,
+            Store::Postgres(store) => store.latest(secret).await,
         }
     }
 
     async fn latest_all(&self) -> Result<Vec<StoredVersion>, StoreError> {
         match self {
             Store::Sqlite(store) => store.latest_all().await,
+            Store::Postgres(store) => store.latest_all().await,
         }
     }
 
     async fn list(&self) -> Result<Vec<SecretMeta>, StoreError> {
         match self {
             Store::Sqlite(store) => store.list().await,
+            Store::Postgres(store) => store.list().await,
         }
     }
 
     async fn delete(&self, secret: &SecretName) -> Result<u64, StoreError> {
         match self {
             Store::Sqlite(store) => store.delete(secret).await,
+            Store::Postgres(store) => store.delete(secret).await,
         }
     }
 
     async fn wrapped_keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
         match self {
             Store::Sqlite(store) => store.wrapped_keys().await,
+            Store::Postgres(store) => store.wrapped_keys().await,
         }
     }
 
     async fn replace_wrapped_keys(&self, rewraps: &[Rewrap]) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(store) => store.replace_wrapped_keys(rewraps).await,
+            Store::Postgres(store) => store.replace_wrapped_keys(rewraps).await,
         }
     }
 }

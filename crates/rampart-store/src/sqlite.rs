@@ -470,10 +470,15 @@ mod tests {
             crate::Store::connect(&url).await,
             Ok(crate::Store::Sqlite(_))
         ));
-        let error = crate::Store::connect("postgres://localhost/rampart")
+        let error = crate::Store::connect("mysql://root:hunter2@localhost/rampart")
             .await
             .unwrap_err();
-        assert!(error.to_string().contains("use sqlite://PATH"), "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains("use sqlite://PATH or postgres://"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "{message}");
         assert!(crate::Store::connect("sqlite://").await.is_err());
     }
 }

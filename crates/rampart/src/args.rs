@@ -37,6 +37,8 @@ pub enum Command {
     Secret(SecretCommand),
     /// Mask secrets in a log: filter stdin to stdout with the same masker `rampart run` uses.
     Mask(MaskArgs),
+    /// Start the HTTP API server (health, readiness, OpenAPI; no persistence or auth yet).
+    Server(ServerArgs),
 }
 
 /// Where the local state (run records, the secret database) lives.
@@ -129,6 +131,48 @@ pub struct MaskArgs {
     /// Shortest secret form that is masked; shorter ones are reported, not masked.
     #[arg(long, value_name = "BYTES", default_value_t = 4)]
     pub min_length: usize,
+}
+
+/// `rampart server`: flags win over `RAMPART_*` variables, which win over the defaults.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port. The bound address is printed on
+    /// stdout as `listening on http(s)://ADDR`.
+    #[arg(
+        long,
+        env = "RAMPART_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Data directory (created 0700).
+    #[arg(
+        long,
+        env = "RAMPART_DATA_DIR",
+        value_name = "DIR",
+        default_value = "./rampart-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL, `sqlite://PATH` or `postgres://USER@HOST/DB`. Checked and reported only:
+    /// this version keeps no data yet.
+    #[arg(long, env = "RAMPART_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// PEM certificate chain: with --tls-key, serve HTTPS only.
+    #[arg(
+        long,
+        env = "RAMPART_TLS_CERT",
+        value_name = "PEM",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "RAMPART_TLS_KEY",
+        value_name = "PEM",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

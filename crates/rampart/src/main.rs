@@ -15,6 +15,7 @@ mod render;
 mod run;
 mod run_secrets;
 mod secret_cmd;
+mod server_cmd;
 mod state;
 mod validate;
 
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Secret(command) => secret_cmd::secret(command),
         Command::Mask(args) => mask_cmd::mask(&args),
+        Command::Server(args) => server_cmd::server(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,140 @@
+//! Errors: [`ServerError`] for starting the server, [`ApiError`] and its one JSON shape for HTTP.
+
+use std::path::PathBuf;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(
+        "cannot listen on {addr}: {source} (is another process using it? pick another with --listen)"
+    )]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the address the server is bound to: {0}")]
+    LocalAddr(std::io::Error),
+    #[error("cannot read the TLS certificate {path}: {reason} (check --tls-cert)")]
+    TlsCert { path: PathBuf, reason: String },
+    #[error("the TLS certificate file {path} holds no PEM certificate (check --tls-cert)")]
+    TlsNoCert { path: PathBuf },
+    #[error(
+        "cannot read the TLS private key {path}: {reason} (check --tls-key: a PEM PKCS#8, PKCS#1 or SEC1 key)"
+    )]
+    TlsKey { path: PathBuf, reason: String },
+    #[error(
+        "the TLS certificate {cert} and key {key} do not fit together: {source} (give the key that belongs to the certificate)"
+    )]
+    TlsMismatch {
+        cert: PathBuf,
+        key: PathBuf,
+        source: rustls::Error,
+    },
+    #[error(
+        "cannot create the data directory {path}: {source} (check --data-dir and its parent's permissions)"
+    )]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unsupported database URL {shown}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    DatabaseUrl { shown: String },
+    #[error("cannot listen for shutdown signals: {0}")]
+    Signals(std::io::Error),
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({"code": "not_found", "message": "no route for GET /nope", "request_id": "9f2c4e1a7b3d4c5e8f901a2b3c4d5e6f"}))]
+pub struct ErrorBody {
+    /// Stable, machine-readable: `not_found`, `method_not_allowed`, `payload_too_large`, ...
+    pub code: String,
+    /// What happened, for people.
+    pub message: String,
+    /// The request's `x-request-id`, to find it in the server's log.
+    pub request_id: String,
+}
+
+/// An HTTP error. Handlers return it; the request-id middleware renders it as an [`ErrorBody`].
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the server is not ready: {0}")]
+    NotReady(&'static str),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::NotReady(_) => "not_ready",
+        }
+    }
+}
+
+/// Code and message of an error response, carried as a response extension until the
+/// middleware that knows the request id writes the body.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorInfo {
+    /// The generic error for a status a layer or axum produced without an [`ApiError`].
+    pub fn for_status(status: StatusCode) -> Self {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "unprocessable_entity",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            s if s.is_server_error() => "internal",
+            _ => "error",
+        };
+        let message = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                "this method is not allowed on this path (see the Allow header)".to_string()
+            }
+            StatusCode::REQUEST_TIMEOUT => "the request took too long and was stopped".to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                "the request body is larger than the server accepts".to_string()
+            }
+            s if s.is_server_error() => {
+                "internal error; the server log has details under this request id".to_string()
+            }
+            s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+        };
+        Self {
+            code: code.to_string(),
+            message,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(ErrorInfo {
+            code: self.code().to_string(),
+            message: self.to_string(),
+        });
+        response
+    }
+}

@@ -1,0 +1,232 @@
+//! The router: endpoints, their OpenAPI description, and the layers every request passes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::ServerConfig;
+use crate::error::{ApiError, ErrorBody, ErrorInfo};
+
+/// The request id header: taken from the client when well-formed, else generated.
+pub(crate) const REQUEST_ID: &str = "x-request-id";
+
+/// What handlers share.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// True while the server accepts work; false while starting and once shutdown begins.
+    pub ready: Arc<AtomicBool>,
+    /// The OpenAPI document, rendered once.
+    openapi: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rampart API",
+        description = "Rampart's HTTP API. Every error has the `Error` shape; every response has an `x-request-id` header."
+    ),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+/// The endpoints with their documentation; one list, so the router and the document cannot drift.
+fn documented<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+{
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI 3 document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented::<AppState>().split_for_parts().1
+}
+
+/// The router with every layer, for `config`; `extra` adds routes (tests use it for slow and panicking handlers).
+pub(crate) fn app(
+    config: &ServerConfig,
+    ready: Arc<AtomicBool>,
+    extra: Router<AppState>,
+) -> Router {
+    let (routes, doc) = documented::<AppState>().split_for_parts();
+    let openapi = serde_json::to_string(&doc).unwrap_or_else(|error| {
+        tracing::error!(%error, "cannot render the OpenAPI document");
+        String::from("{}")
+    });
+    let state = AppState {
+        ready,
+        openapi: Arc::new(openapi),
+    };
+    routes
+        .merge(extra)
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            tracing::error!("a handler panicked");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }))
+        .layer(middleware::from_fn(request_id_and_errors))
+}
+
+/// The router with the default configuration, ready from the start: for embedding and tests.
+pub fn router() -> Router {
+    app(
+        &ServerConfig::default(),
+        Arc::new(AtomicBool::new(true)),
+        Router::new(),
+    )
+}
+
+#[derive(Serialize, ToSchema)]
+struct Status {
+    /// `ok` or `ready`.
+    status: &'static str,
+}
+
+/// Liveness: the process is up and serving HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The server is alive", body = Status, example = json!({"status": "ok"}))))]
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: 200 while the server takes work, 503 while it starts or shuts down.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready for requests", body = Status, example = json!({"status": "ready"})),
+        (status = 503, description = "Starting or shutting down", body = ErrorBody)))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    if state.ready.load(Ordering::SeqCst) {
+        Ok(Json(Status { status: "ready" }))
+    } else {
+        Err(ApiError::NotReady("starting or shutting down"))
+    }
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3 document of this API", content_type = "application/json")))]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        state.openapi.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no endpoint at {}", uri.path()))
+}
+
+/// Gives the request an id, logs one line for it, and renders every error as an [`ErrorBody`].
+async fn request_id_and_errors(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| well_formed_request_id(value))
+        .map_or_else(new_request_id, str::to_string);
+    let method = request.method().clone();
+    // The path only: query strings may carry tokens.
+    let path = request.uri().path().to_string();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let mut response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        response = error_response(response, &id);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    tracing::info!(
+        %method,
+        path,
+        status = status.as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        request_id = id,
+        "request"
+    );
+    response
+}
+
+fn error_response(response: Response, request_id: &str) -> Response {
+    let (mut parts, _body) = response.into_parts();
+    let info = parts
+        .extensions
+        .remove::<ErrorInfo>()
+        .unwrap_or_else(|| ErrorInfo::for_status(parts.status));
+    let body = ErrorBody {
+        code: info.code,
+        message: info.message,
+        request_id: request_id.to_string(),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Accepts ids a proxy or client may have set: 1 to 128 of `A-Z a-z 0-9 - _ . :`.
+fn well_formed_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// 128 random bits as 32 hex digits.
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Err(error) = getrandom::fill(&mut bytes) {
+        tracing::error!(%error, "no randomness for a request id");
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_checked_and_random() {
+        assert!(well_formed_request_id("abc-123_x.y:z"));
+        assert!(!well_formed_request_id(""));
+        assert!(!well_formed_request_id("has space"));
+        assert!(!well_formed_request_id("new\nline"));
+        assert!(!well_formed_request_id(&"a".repeat(129)));
+        let (a, b) = (new_request_id(), new_request_id());
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,369 @@
+//! The PostgreSQL implementation: a connection pool, embedded migrations
+//! (sqlx serialises concurrent migrators with an advisory lock, so several
+//! server replicas may start at once), the same rows as the SQLite schema.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, Row};
+
+use crate::StoreError;
+use crate::secrets::{
+    NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
+};
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections per store; a server replica shares one store.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// How long an operation waits for a free connection or a lock held by
+/// another writer before failing (the SQLite store's busy timeout).
+const WAIT: Duration = Duration::from_secs(10);
+
+/// SQLSTATEs that mean "another transaction got in the way; run it again":
+/// serialization_failure, deadlock_detected, lock_not_available.
+const RETRYABLE: [&str; 3] = ["40001", "40P01", "55P03"];
+
+/// A PostgreSQL database. Cloning shares the connection pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    /// The URL with any password replaced, for messages.
+    url: String,
+}
+
+impl fmt::Debug for PgStore {
+    // By hand: the pool's options hold the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database a `postgres://` URL names (which must
+    /// exist) and runs the migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let shown = redact(url);
+        let connect_error = |source| StoreError::PostgresConnect {
+            url: shown.clone(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(connect_error)?;
+        // One direct connection first: a server that is down or refuses the
+        // credentials is reported at once, not after the pool's retries.
+        options
+            .connect()
+            .await
+            .map_err(connect_error)?
+            .close()
+            .await
+            .map_err(connect_error)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(WAIT)
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::PostgresMigrate {
+                url: shown.clone(),
+                source,
+            })?;
+        Ok(PgStore { pool, url: shown })
+    }
+
+    /// The database URL, password replaced by `***`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `url` with the password (in the user info or a `password=` parameter)
+/// replaced, so it can appear in messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut shown = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            let (authority, path) = rest.split_at(end);
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) if userinfo.contains(':') => {
+                    let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                    format!("{scheme}://{user}:***@{host}{path}")
+                }
+                _ => head.to_string(),
+            }
+        }
+        None => head.to_string(),
+    };
+    if let Some(query) = query {
+        let params: Vec<&str> = query
+            .split('&')
+            .map(|param| {
+                if param.to_ascii_lowercase().starts_with("password=") {
+                    "password=***"
+                } else {
+                    param
+                }
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&params.join("&"));
+    }
+    shown
+}
+
+/// Turns "another transaction got in the way" into [`StoreError::Conflict`].
+fn classify(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error
+        && db.code().is_some_and(|code| RETRYABLE.contains(&&*code))
+    {
+        return StoreError::Conflict(db.message().to_string());
+    }
+    error.into()
+}
+
+/// The stored form of an absent org or project.
+fn column(part: Option<&String>) -> &str {
+    part.map_or("", String::as_str)
+}
+
+fn optional(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+fn version_of(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("secret version {value}")))
+}
+
+fn name_of(row: &PgRow) -> Result<SecretName, StoreError> {
+    Ok(SecretName {
+        org: optional(row.try_get("scope_org")?),
+        project: optional(row.try_get("scope_project")?),
+        identifier: row.try_get("identifier")?,
+    })
+}
+
+fn stored_of(row: &PgRow) -> Result<StoredVersion, StoreError> {
+    Ok(StoredVersion {
+        name: name_of(row)?,
+        version: version_of(row.try_get("version")?)?,
+        kind: row.try_get("kind")?,
+        cipher: row.try_get("cipher")?,
+        key_id: row.try_get("key_id")?,
+        wrapped_key: row.try_get("wrapped_key")?,
+        nonce: row.try_get("nonce")?,
+        ciphertext: row.try_get("ciphertext")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+const VERSION_COLUMNS: &str = "scope_org, scope_project, identifier, version, kind, cipher, \
+     key_id, wrapped_key, nonce, ciphertext, created_at_ms";
+
+impl SecretRepo for PgStore {
+    async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO secret_versions (scope_org, scope_project, identifier, version, kind, \
+             cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(column(row.name.org.as_ref()))
+        .bind(column(row.name.project.as_ref()))
+        .bind(&row.name.identifier)
+        .bind(i64::from(row.version))
+        .bind(&row.kind)
+        .bind(&row.cipher)
+        .bind(&row.key_id)
+        .bind(&row.wrapped_key)
+        .bind(&row.nonce)
+        .bind(&row.ciphertext)
+        .bind(row.created_at_ms)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+                Err(StoreError::Conflict(format!(
+                    "version {} of secret `{}` was stored by someone else",
+                    row.version, row.name.identifier
+                )))
+            }
+            Err(error) => Err(classify(error)),
+        }
+    }
+
+    async fn latest(&self, name: &SecretName) -> Result<Option<StoredVersion>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {VERSION_COLUMNS} FROM secret_versions \
+             WHERE scope_org = $1 AND scope_project = $2 AND identifier = $3 \
+             ORDER BY version DESC LIMIT 1"
+        ));
+        let row = sqlx::query(sql)
+            .bind(column(name.org.as_ref()))
+            .bind(column(name.project.as_ref()))
+            .bind(&name.identifier)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(stored_of).transpose()
+    }
+
+    async fn latest_all(&self) -> Result<Vec<StoredVersion>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT DISTINCT ON (scope_org, scope_project, identifier) {VERSION_COLUMNS} \
+             FROM secret_versions \
+             ORDER BY scope_org, scope_project, identifier, version DESC"
+        ));
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(stored_of).collect()
+    }
+
+    async fn list(&self) -> Result<Vec<SecretMeta>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.scope_org, v.scope_project, v.identifier, v.kind, v.version, \
+                 agg.versions, agg.created_at_ms, v.created_at_ms AS updated_at_ms \
+             FROM secret_versions AS v \
+             JOIN (SELECT scope_org, scope_project, identifier, MAX(version) AS latest, \
+                       COUNT(*) AS versions, MIN(created_at_ms) AS created_at_ms \
+                   FROM secret_versions GROUP BY scope_org, scope_project, identifier) AS agg \
+             ON v.scope_org = agg.scope_org AND v.scope_project = agg.scope_project \
+                 AND v.identifier = agg.identifier AND v.version = agg.latest \
+             ORDER BY v.scope_org, v.scope_project, v.identifier",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SecretMeta {
+                    name: name_of(row)?,
+                    kind: row.try_get("kind")?,
+                    latest_version: version_of(row.try_get("version")?)?,
+                    versions: version_of(row.try_get("versions")?)?,
+                    created_at_ms: row.try_get("created_at_ms")?,
+                    updated_at_ms: row.try_get("updated_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete(&self, name: &SecretName) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "DELETE FROM secret_versions \
+             WHERE scope_org = $1 AND scope_project = $2 AND identifier = $3",
+        )
+        .bind(column(name.org.as_ref()))
+        .bind(column(name.project.as_ref()))
+        .bind(&name.identifier)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn wrapped_keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scope_org, scope_project, identifier, version, kind, key_id, wrapped_key \
+             FROM secret_versions ORDER BY scope_org, scope_project, identifier, version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(WrappedKey {
+                    name: name_of(row)?,
+                    version: version_of(row.try_get("version")?)?,
+                    kind: row.try_get("kind")?,
+                    key_id: row.try_get("key_id")?,
+                    wrapped_key: row.try_get("wrapped_key")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_wrapped_keys(&self, rewraps: &[Rewrap]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET LOCAL lock_timeout = '10s'")
+            .execute(&mut *tx)
+            .await?;
+        // EXCLUSIVE blocks every other writer (readers go on) until commit,
+        // as SQLite's BEGIN IMMEDIATE does: no version is inserted, deleted
+        // or re-wrapped between the updates and the completeness check.
+        // Row locks (SELECT ... FOR UPDATE) could not stop an insert.
+        sqlx::query("LOCK TABLE secret_versions IN EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        for rewrap in rewraps {
+            let result = sqlx::query(
+                "UPDATE secret_versions SET key_id = $1, wrapped_key = $2 \
+                 WHERE scope_org = $3 AND scope_project = $4 AND identifier = $5 \
+                 AND version = $6 AND wrapped_key = $7",
+            )
+            .bind(&rewrap.new_key_id)
+            .bind(&rewrap.new_wrapped_key)
+            .bind(column(rewrap.name.org.as_ref()))
+            .bind(column(rewrap.name.project.as_ref()))
+            .bind(&rewrap.name.identifier)
+            .bind(i64::from(rewrap.version))
+            .bind(&rewrap.old_wrapped_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+            if result.rows_affected() != 1 {
+                // Dropping `tx` rolls every earlier update back.
+                return Err(StoreError::Conflict(format!(
+                    "version {} of secret `{}` was changed or removed during the re-wrap",
+                    rewrap.version, rewrap.name.identifier
+                )));
+            }
+        }
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM secret_versions")
+            .fetch_one(&mut *tx)
+            .await?;
+        if usize::try_from(total).ok() != Some(rewraps.len()) {
+            return Err(StoreError::Conflict(format!(
+                "{total} secret versions are stored but {} were re-wrapped",
+                rewraps.len()
+            )));
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_passwords_and_keeps_the_rest() {
+        assert_eq!(
+            redact("postgres://rampart:s3cr:et@db.example:5432/rampart?sslmode=require"),
+            "postgres://rampart:***@db.example:5432/rampart?sslmode=require"
+        );
+        assert_eq!(
+            redact("postgresql://u@127.0.0.1/db?password=hunter2&application_name=x"),
+            "postgresql://u@127.0.0.1/db?password=***&application_name=x"
+        );
+        assert_eq!(
+            redact("postgres://127.0.0.1:5433/postgres"),
+            "postgres://127.0.0.1:5433/postgres"
+        );
+    }
+}
