@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod postgres;
+mod rows;
 mod secrets;
 mod sqlite;
 

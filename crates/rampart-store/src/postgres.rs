@@ -7,10 +7,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::StoreError;
+use crate::rows::{VERSION_COLUMNS, column, name_of, stored_of, version_of};
 use crate::secrets::{
     NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
 };
@@ -138,44 +139,6 @@ fn classify(error: sqlx::Error) -> StoreError {
     }
     error.into()
 }
-
-/// The stored form of an absent org or project.
-fn column(part: Option<&String>) -> &str {
-    part.map_or("", String::as_str)
-}
-
-fn optional(value: String) -> Option<String> {
-    (!value.is_empty()).then_some(value)
-}
-
-fn version_of(value: i64) -> Result<u32, StoreError> {
-    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("secret version {value}")))
-}
-
-fn name_of(row: &PgRow) -> Result<SecretName, StoreError> {
-    Ok(SecretName {
-        org: optional(row.try_get("scope_org")?),
-        project: optional(row.try_get("scope_project")?),
-        identifier: row.try_get("identifier")?,
-    })
-}
-
-fn stored_of(row: &PgRow) -> Result<StoredVersion, StoreError> {
-    Ok(StoredVersion {
-        name: name_of(row)?,
-        version: version_of(row.try_get("version")?)?,
-        kind: row.try_get("kind")?,
-        cipher: row.try_get("cipher")?,
-        key_id: row.try_get("key_id")?,
-        wrapped_key: row.try_get("wrapped_key")?,
-        nonce: row.try_get("nonce")?,
-        ciphertext: row.try_get("ciphertext")?,
-        created_at_ms: row.try_get("created_at_ms")?,
-    })
-}
-
-const VERSION_COLUMNS: &str = "scope_org, scope_project, identifier, version, kind, cipher, \
-     key_id, wrapped_key, nonce, ciphertext, created_at_ms";
 
 impl SecretRepo for PgStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
