@@ -752,22 +752,27 @@ impl Converter {
                     "a stages entry holds either stage or parallel, not both",
                     None,
                 ),
-                (None, None) => {
-                    if entry
-                        .entries
-                        .iter()
-                        .all(|e| known::STAGE_ENTRY.supported.contains(&e.key.as_str()))
-                    {
-                        self.err(
-                            entry.loc,
-                            "empty stages entry",
-                            Some("write `- stage:` or `- parallel:`".to_string()),
-                        );
-                    }
-                }
+                (None, None) => self.empty_entry(
+                    &entry,
+                    &known::STAGE_ENTRY,
+                    "stages entry",
+                    "write `- stage:` or `- parallel:`",
+                ),
             }
         }
         out
+    }
+
+    /// Reports a list entry that holds none of the keys it needs (keys it
+    /// should not hold were reported already, so they are not "empty").
+    fn empty_entry(&mut self, entry: &Obj<'_>, keys: &Keys, what: &str, help: &str) {
+        if entry
+            .entries
+            .iter()
+            .all(|e| keys.supported.contains(&e.key.as_str()))
+        {
+            self.err(entry.loc, format!("empty {what}"), Some(help.to_string()));
+        }
     }
 
     /// The mapping of a `stage:` or `step:` entry, or `None` once it has been
@@ -1017,17 +1022,12 @@ impl Converter {
             .collect();
         match present.as_slice() {
             [] => {
-                if entry
-                    .entries
-                    .iter()
-                    .all(|e| known::STEP_ENTRY.supported.contains(&e.key.as_str()))
-                {
-                    self.err(
-                        entry.loc,
-                        "empty steps entry",
-                        Some("write `- step:`, `- parallel:` or `- stepGroup:`".to_string()),
-                    );
-                }
+                self.empty_entry(
+                    &entry,
+                    &known::STEP_ENTRY,
+                    "steps entry",
+                    "write `- step:`, `- parallel:` or `- stepGroup:`",
+                );
                 None
             }
             [one] => match one.key.as_str() {
