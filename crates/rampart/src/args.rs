@@ -44,7 +44,8 @@ pub enum Command {
 /// Where the local state (run records, the secret database) lives.
 #[derive(Debug, Args)]
 pub struct StateArgs {
-    /// The state directory [default: the nearest `.rampart/` above the current directory, else `./.rampart/`].
+    /// The state directory [default: the nearest `.rampart/` at or above the current directory,
+    /// up to the git checkout's root, else `./.rampart/`].
     #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -206,7 +207,7 @@ pub struct RunArgs {
     pub output: OutputFormat,
 
     /// Where runs are recorded [default: the nearest `.rampart/` at or above the pipeline's
-    /// directory, else a new `.rampart/` next to the pipeline file].
+    /// directory, up to the git checkout's root, else a new `.rampart/` next to the pipeline file].
     #[arg(long, env = "RAMPART_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
