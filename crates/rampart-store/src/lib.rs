@@ -1,11 +1,11 @@
 //! Persistence for Rampart.
 //!
-//! One repository trait per aggregate (today [`SecretRepo`]), implemented
+//! One repository trait per aggregate ([`SecretRepo`], [`IdentityRepo`]), implemented
 //! for each database a [`Store`] can be opened on. The database is chosen by
 //! URL: `sqlite://PATH` (embedded, the default) or `postgres://...` (for
 //! several server replicas). Migrations are embedded in the binary and run
 //! when a store is opened. Both implementations pass the same test suite
-//! (`tests/repo.rs`).
+//! (`tests/repo.rs`, `tests/identity.rs`).
 //!
 //! This crate stores bytes and metadata; it deliberately knows nothing about
 //! cryptography. Secret rows arrive here already sealed by `rampart-secrets`,
@@ -17,6 +17,8 @@
 
 #![forbid(unsafe_code)]
 
+mod identity;
+mod identity_sql;
 mod postgres;
 mod rows;
 mod secrets;
@@ -24,6 +26,7 @@ mod sqlite;
 
 use std::path::{Path, PathBuf};
 
+pub use identity::{Account, ApiToken, IdentityRepo, Organization, Project, TokenOwner, User};
 pub use postgres::PgStore;
 pub use secrets::{
     NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
@@ -172,4 +175,46 @@ impl SecretRepo for Store {
             Store::Postgres(store) => store.replace_wrapped_keys(rewraps).await,
         }
     }
+}
+
+/// Forwards each listed `IdentityRepo` method to the database behind a [`Store`].
+macro_rules! dispatch_identity {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        impl IdentityRepo for Store {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$out, StoreError> {
+                    match self {
+                        Store::Sqlite(store) => store.$name($($arg),*).await,
+                        Store::Postgres(store) => store.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+dispatch_identity! {
+    create_account(account: &Account) -> ();
+    account(identifier: &str) -> Option<Account>;
+    create_organization(org: &Organization) -> ();
+    organization(account: &str, identifier: &str) -> Option<Organization>;
+    organizations(account: &str) -> Vec<Organization>;
+    delete_organization(account: &str, identifier: &str) -> bool;
+    create_project(project: &Project) -> ();
+    project(account: &str, org: &str, identifier: &str) -> Option<Project>;
+    projects(account: &str, org: &str) -> Vec<Project>;
+    delete_project(account: &str, org: &str, identifier: &str) -> bool;
+    create_user(user: &User) -> ();
+    user(id: &str) -> Option<User>;
+    user_by_email(account: &str, email: &str) -> Option<User>;
+    set_password_hash(id: &str, password_hash: &str, at_ms: i64) -> bool;
+    set_totp(id: &str, totp_secret_sealed: &[u8], recovery_codes: &[u8], at_ms: i64) -> bool;
+    clear_totp(id: &str, at_ms: i64) -> bool;
+    advance_totp_step(id: &str, step: i64) -> bool;
+    insert_token(token: &ApiToken) -> ();
+    token(token_id: &str) -> Option<ApiToken>;
+    tokens_of(owner: &TokenOwner) -> Vec<ApiToken>;
+    revoke_token(token_id: &str, at_ms: i64) -> bool;
+    touch_token(token_id: &str, at_ms: i64) -> bool;
+    set_token_grace_end(token_id: &str, grace_end_ms: i64) -> bool;
 }

@@ -140,6 +140,8 @@ fn classify(error: sqlx::Error) -> StoreError {
     error.into()
 }
 
+crate::identity_sql::identity_repo!(PgStore, classify);
+
 impl SecretRepo for PgStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
         let result = sqlx::query(

@@ -100,6 +100,8 @@ fn prepare_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+crate::identity_sql::identity_repo!(SqliteStore, StoreError::from);
+
 impl SecretRepo for SqliteStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
         let result = sqlx::query(
