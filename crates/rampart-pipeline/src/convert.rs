@@ -65,6 +65,17 @@ fn valid_variable_name(name: &str) -> bool {
         && name.len() <= 128
 }
 
+/// What [`Converter::node_header`] reads for every stage, step group and step.
+struct NodeHeader {
+    identifier: Option<String>,
+    name: String,
+    description: Option<String>,
+    when: Option<When>,
+    failure_strategies: Vec<FailureStrategy>,
+    strategy: Option<Strategy>,
+    timeout: Option<Timeout>,
+}
+
 /// A mapping being read, with the location of the node it came from.
 #[derive(Clone, Copy)]
 struct Obj<'n> {
@@ -763,6 +774,22 @@ impl Converter {
         out
     }
 
+    /// The keys stages, step groups and steps share. `pipeline_status`: the
+    /// node's `when` takes `pipelineStatus` (a stage), else `stageStatus`.
+    fn node_header(&mut self, obj: &Obj<'_>, what: &str, pipeline_status: bool) -> NodeHeader {
+        let identifier = self.identifier(obj, what);
+        let name = self.name(obj, identifier.as_deref().unwrap_or_default());
+        NodeHeader {
+            description: self.description(obj),
+            when: obj.get("when").and_then(|w| self.when(w, pipeline_status)),
+            failure_strategies: self.failure_strategies(obj.get("failureStrategies")),
+            strategy: obj.get("strategy").and_then(|s| self.strategy(s)),
+            timeout: self.timeout(obj.get("timeout")),
+            identifier,
+            name,
+        }
+    }
+
     /// Reports a list entry that holds none of the keys it needs (keys it
     /// should not hold were reported already, so they are not "empty").
     fn empty_entry(&mut self, entry: &Obj<'_>, keys: &Keys, what: &str, help: &str) {
@@ -864,15 +891,17 @@ impl Converter {
             loc: key_loc,
             ..self.object(node, &known::STAGE)?
         };
-        let identifier = self.identifier(&obj, "stage");
-        let name = self.name(&obj, identifier.as_deref().unwrap_or_default());
-        let description = self.description(&obj);
+        let NodeHeader {
+            identifier,
+            name,
+            description,
+            when,
+            failure_strategies,
+            strategy,
+            timeout,
+        } = self.node_header(&obj, "stage", true);
         self.tags(&obj);
-        let when = obj.get("when").and_then(|w| self.when(w, true));
-        let failure_strategies = self.failure_strategies(obj.get("failureStrategies"));
         let variables = self.variables(obj.get("variables"));
-        let strategy = obj.get("strategy").and_then(|s| self.strategy(s));
-        let timeout = self.timeout(obj.get("timeout"));
         let mut clone_codebase = false;
         let mut shared_paths = Vec::new();
         let mut steps = Vec::new();
@@ -1071,13 +1100,15 @@ impl Converter {
             loc: key_loc,
             ..self.object(node, &known::STEP_GROUP)?
         };
-        let identifier = self.identifier(&obj, "step group");
-        let name = self.name(&obj, identifier.as_deref().unwrap_or_default());
-        self.description(&obj);
-        let when = obj.get("when").and_then(|w| self.when(w, false));
-        let failure_strategies = self.failure_strategies(obj.get("failureStrategies"));
-        let strategy = obj.get("strategy").and_then(|s| self.strategy(s));
-        let timeout = self.timeout(obj.get("timeout"));
+        let NodeHeader {
+            identifier,
+            name,
+            when,
+            failure_strategies,
+            strategy,
+            timeout,
+            ..
+        } = self.node_header(&obj, "step group", false);
         let steps = match obj.get("steps") {
             Some(s) => self.step_entries(s),
             None => {
@@ -1160,13 +1191,15 @@ impl Converter {
             loc: key_loc,
             ..self.object(node, &known::STEP)?
         };
-        let identifier = self.identifier(&obj, "step");
-        let name = self.name(&obj, identifier.as_deref().unwrap_or_default());
-        self.description(&obj);
-        let when = obj.get("when").and_then(|w| self.when(w, false));
-        let failure_strategies = self.failure_strategies(obj.get("failureStrategies"));
-        let strategy = obj.get("strategy").and_then(|s| self.strategy(s));
-        let timeout = self.timeout(obj.get("timeout"));
+        let NodeHeader {
+            identifier,
+            name,
+            when,
+            failure_strategies,
+            strategy,
+            timeout,
+            ..
+        } = self.node_header(&obj, "step", false);
         let what = match kind {
             StepKind::Run => "Run",
             StepKind::Background => "Background",
