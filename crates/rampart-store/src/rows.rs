@@ -4,7 +4,7 @@
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::StoreError;
-use crate::secrets::{SecretName, StoredVersion};
+use crate::secrets::{SecretMeta, SecretName, StoredVersion, WrappedKey};
 
 /// The columns of a stored version, in the order `stored_of` reads them.
 pub(crate) const VERSION_COLUMNS: &str = "scope_org, scope_project, identifier, version, kind, cipher, \
@@ -54,5 +54,41 @@ where
         nonce: row.try_get("nonce")?,
         ciphertext: row.try_get("ciphertext")?,
         created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+/// A secret's metadata from a listing row (its latest version, and `versions`).
+pub(crate) fn meta_of<'r, R>(row: &'r R) -> Result<SecretMeta, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(SecretMeta {
+        name: name_of(row)?,
+        kind: row.try_get("kind")?,
+        latest_version: version_of(row.try_get("version")?)?,
+        versions: version_of(row.try_get("versions")?)?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+/// A wrapped data key, for rotation.
+pub(crate) fn wrapped_of<'r, R>(row: &'r R) -> Result<WrappedKey, StoreError>
+where
+    R: Row,
+    &'static str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(WrappedKey {
+        name: name_of(row)?,
+        version: version_of(row.try_get("version")?)?,
+        kind: row.try_get("kind")?,
+        key_id: row.try_get("key_id")?,
+        wrapped_key: row.try_get("wrapped_key")?,
     })
 }

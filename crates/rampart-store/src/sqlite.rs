@@ -5,14 +5,13 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sqlx::Row;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use crate::StoreError;
-use crate::rows::{VERSION_COLUMNS, column, name_of, stored_of, version_of};
+use crate::rows::{VERSION_COLUMNS, column, meta_of, stored_of, wrapped_of};
 use crate::secrets::{
     NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
 };
@@ -175,18 +174,7 @@ impl SecretRepo for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SecretMeta {
-                    name: name_of(row)?,
-                    kind: row.try_get("kind")?,
-                    latest_version: version_of(row.try_get("version")?)?,
-                    versions: version_of(row.try_get("versions")?)?,
-                    created_at_ms: row.try_get("created_at_ms")?,
-                    updated_at_ms: row.try_get("updated_at_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(meta_of).collect()
     }
 
     async fn delete(&self, name: &SecretName) -> Result<u64, StoreError> {
@@ -209,17 +197,7 @@ impl SecretRepo for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(WrappedKey {
-                    name: name_of(row)?,
-                    version: version_of(row.try_get("version")?)?,
-                    kind: row.try_get("kind")?,
-                    key_id: row.try_get("key_id")?,
-                    wrapped_key: row.try_get("wrapped_key")?,
-                })
-            })
-            .collect()
+        rows.iter().map(wrapped_of).collect()
     }
 
     async fn replace_wrapped_keys(&self, rewraps: &[Rewrap]) -> Result<(), StoreError> {
