@@ -9,14 +9,17 @@
 //! resets the key. Memory is bounded: beyond [`LockoutConfig::max_entries`]
 //! keys, the least recently touched is forgotten.
 //!
-//! What it does not do: I/O, clocks (time is passed in), persistence across
-//! restarts or sharing between server replicas, or auditing (the caller
-//! writes the audit event the [`Decision`] calls for).
+//! What it does not do: I/O, clocks (time is passed in), persistence (a
+//! caller that keeps a key's [`KeyState`] elsewhere, such as the server for
+//! users, applies [`KeyState::after_failure`] itself), or auditing (the
+//! caller writes the audit event the [`Decision`] calls for).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
 
 /// Tuning of a [`Lockout`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,13 +88,83 @@ impl LockKey {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Entry {
+/// One key's throttling state. Plain data, so a server can keep a user's
+/// in the database (shared by replicas, surviving restarts) while source
+/// addresses stay in a bounded in-memory [`Lockout`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyState {
     failures: u32,
     window_start: SystemTime,
     last_seen: SystemTime,
     locks: u32,
     locked_until: Option<SystemTime>,
+}
+
+impl KeyState {
+    /// Whether the key may attempt a login at `now`.
+    pub fn check(&self, now: SystemTime) -> Decision {
+        match self.locked_until {
+            Some(until) if now < until => Decision::Locked { until },
+            _ => Decision::Allowed,
+        }
+    }
+
+    /// The state after a failed login at `now` (starting from `state`, `None`
+    /// for a clean key), and whether the key is now locked. Failures while
+    /// locked neither count nor extend the lock.
+    pub fn after_failure(
+        state: Option<KeyState>,
+        config: &LockoutConfig,
+        now: SystemTime,
+    ) -> (KeyState, Decision) {
+        let fresh = KeyState {
+            failures: 0,
+            window_start: now,
+            last_seen: now,
+            locks: 0,
+            locked_until: None,
+        };
+        let mut state = match state {
+            Some(old) => {
+                if let Decision::Locked { until } = old.check(now) {
+                    return (old, Decision::Locked { until });
+                }
+                if elapsed(old.last_seen, now) >= config.forget_after {
+                    fresh
+                } else {
+                    old
+                }
+            }
+            None => fresh,
+        };
+        if elapsed(state.window_start, now) >= config.window {
+            state.failures = 0;
+            state.window_start = now;
+        }
+        state.failures = state.failures.saturating_add(1);
+        state.last_seen = now;
+        let decision = if state.failures >= config.max_failures.max(1) {
+            state.locks = state.locks.saturating_add(1);
+            state.failures = 0;
+            state.window_start = now;
+            let length = lock_length(config, state.locks);
+            // A clock near SystemTime's end must not panic: lock for a day.
+            let until = now
+                .checked_add(length)
+                .or_else(|| now.checked_add(Duration::from_secs(24 * 60 * 60)))
+                .unwrap_or(now);
+            state.locked_until = Some(until);
+            Decision::Locked { until }
+        } else {
+            Decision::Allowed
+        };
+        (state, decision)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    state: KeyState,
     seq: u64,
 }
 
@@ -116,6 +189,11 @@ impl<K: Hash + Eq + Clone> Lockout<K> {
         }
     }
 
+    /// The tuning this state applies.
+    pub fn config(&self) -> &LockoutConfig {
+        &self.config
+    }
+
     /// Keys currently remembered.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -128,63 +206,34 @@ impl<K: Hash + Eq + Clone> Lockout<K> {
 
     /// Whether `key` may attempt a login at `now`.
     pub fn check(&self, key: &K, now: SystemTime) -> Decision {
-        match self.entries.get(key).and_then(|e| e.locked_until) {
-            Some(until) if now < until => Decision::Locked { until },
-            _ => Decision::Allowed,
-        }
+        self.entries
+            .get(key)
+            .map_or(Decision::Allowed, |e| e.state.check(now))
     }
 
     /// Records a failed login for `key` at `now`; returns whether the key is
     /// now locked. Failures while locked neither count nor extend the lock.
     pub fn record_failure(&mut self, key: K, now: SystemTime) -> Decision {
-        if let Decision::Locked { until } = self.check(&key, now) {
-            return Decision::Locked { until };
-        }
+        let config = self.config.clone();
+        self.record_failure_with(key, &config, now)
+    }
+
+    /// [`Lockout::record_failure`] under another tuning than this state's
+    /// own (keys of several kinds share one bounded map).
+    pub fn record_failure_with(
+        &mut self,
+        key: K,
+        config: &LockoutConfig,
+        now: SystemTime,
+    ) -> Decision {
+        let old = self.entries.remove(&key).map(|old| {
+            self.order.remove(&old.seq);
+            old.state
+        });
+        let (state, decision) = KeyState::after_failure(old, config, now);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let config = &self.config;
-        let fresh = Entry {
-            failures: 0,
-            window_start: now,
-            last_seen: now,
-            locks: 0,
-            locked_until: None,
-            seq,
-        };
-        let mut entry = match self.entries.remove(&key) {
-            Some(old) => {
-                self.order.remove(&old.seq);
-                if elapsed(old.last_seen, now) >= config.forget_after {
-                    fresh
-                } else {
-                    old
-                }
-            }
-            None => fresh,
-        };
-        if elapsed(entry.window_start, now) >= config.window {
-            entry.failures = 0;
-            entry.window_start = now;
-        }
-        entry.failures = entry.failures.saturating_add(1);
-        entry.last_seen = now;
-        entry.seq = seq;
-        let decision = if entry.failures >= config.max_failures.max(1) {
-            entry.locks = entry.locks.saturating_add(1);
-            entry.failures = 0;
-            entry.window_start = now;
-            let length = lock_length(config, entry.locks);
-            // A clock near SystemTime's end must not panic: lock for a day.
-            let until = now
-                .checked_add(length)
-                .or_else(|| now.checked_add(Duration::from_secs(24 * 60 * 60)))
-                .unwrap_or(now);
-            entry.locked_until = Some(until);
-            Decision::Locked { until }
-        } else {
-            Decision::Allowed
-        };
-        self.insert(key, entry);
+        self.insert(key, Entry { state, seq });
         decision
     }
 
@@ -382,6 +431,22 @@ mod tests {
         l.record_failure(k.clone(), t(100));
         assert_eq!(l.record_failure(k.clone(), t(0)), Decision::Allowed);
         assert_eq!(l.check(&k, UNIX_EPOCH), Decision::Allowed);
+    }
+
+    #[test]
+    fn key_state_round_trips_through_json_and_keeps_locking() {
+        let config = LockoutConfig::default();
+        let mut state = None;
+        for _ in 0..4 {
+            let (next, decision) = KeyState::after_failure(state, &config, t(0));
+            assert_eq!(decision, Decision::Allowed);
+            let json = serde_json::to_string(&next).unwrap();
+            state = Some(serde_json::from_str(&json).unwrap());
+        }
+        let (locked, decision) = KeyState::after_failure(state, &config, t(1));
+        assert_eq!(decision, Decision::Locked { until: t(61) });
+        assert_eq!(locked.check(t(60)), Decision::Locked { until: t(61) });
+        assert_eq!(locked.check(t(61)), Decision::Allowed);
     }
 
     #[test]

@@ -197,6 +197,25 @@ pub fn verify(password: &str, phc: &str) -> Result<bool, PasswordError> {
     }
 }
 
+/// Characters of a generated one-time password: no look-alikes (0/O, 1/l/I).
+const ONE_TIME_ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789-";
+/// Characters of a one-time password: 24 × 5 = 120 bits.
+const ONE_TIME_LEN: usize = 24;
+
+/// A random one-time password (120 bits) for a new user or a reset, shown
+/// once; the user must replace it at first login. Zeroized on drop.
+pub fn generate_one_time() -> Result<zeroize::Zeroizing<String>, PasswordError> {
+    let mut random = zeroize::Zeroizing::new([0u8; ONE_TIME_LEN]);
+    getrandom::fill(&mut random[..]).map_err(|e| PasswordError::Random(e.to_string()))?;
+    // 256 is a multiple of 32: each byte gives 5 unbiased bits.
+    Ok(zeroize::Zeroizing::new(
+        random
+            .iter()
+            .map(|b| char::from(ONE_TIME_ALPHABET[usize::from(b & 31)]))
+            .collect(),
+    ))
+}
+
 /// Whether a stored hash was made with other parameters (or another Argon2
 /// version) than `params`: after a successful [`verify`], rehash and store.
 pub fn needs_rehash(phc: &str, params: &HashParams) -> Result<bool, PasswordError> {
@@ -331,6 +350,19 @@ impl PasswordPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_time_passwords_are_long_random_and_pass_the_default_policy() {
+        let a = generate_one_time().unwrap();
+        let b = generate_one_time().unwrap();
+        assert_eq!(a.len(), ONE_TIME_LEN);
+        assert_ne!(*a, *b);
+        assert!(a.bytes().all(|c| ONE_TIME_ALPHABET.contains(&c)));
+        assert_eq!(
+            PasswordPolicy::default().check(&a, "admin@example.com"),
+            Ok(())
+        );
+    }
 
     /// Cheap parameters so the tests run fast; production uses the default.
     fn fast() -> HashParams {

@@ -108,6 +108,11 @@ impl TotpSecret {
         Ok(TotpSecret(bytes))
     }
 
+    /// The raw secret, to seal for storage; never log or return it.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
     /// Wraps raw secret bytes (16 to 64 of them).
     pub fn from_bytes(bytes: &[u8]) -> Result<TotpSecret, TotpError> {
         if !(MIN_SECRET_LEN..=MAX_SECRET_LEN).contains(&bytes.len()) {

@@ -86,6 +86,55 @@ pub struct SealedBlob {
     pub ciphertext: Vec<u8>,
 }
 
+/// Version byte of [`SealedBlob::to_bytes`]'s format.
+const BLOB_FORMAT: u8 = 1;
+
+impl SealedBlob {
+    /// One byte string for a database column: a format byte, then each
+    /// field as a 4-byte big-endian length and its bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let fields: [&[u8]; 4] = [
+            self.key_id.as_bytes(),
+            &self.wrapped_key,
+            &self.nonce,
+            &self.ciphertext,
+        ];
+        let mut out = Vec::with_capacity(1 + fields.iter().map(|f| 4 + f.len()).sum::<usize>());
+        out.push(BLOB_FORMAT);
+        for field in fields {
+            // Every field is far below 4 GiB (values are capped at MAX_VALUE_LEN).
+            out.extend_from_slice(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
+            out.extend_from_slice(field);
+        }
+        out
+    }
+
+    /// Reads what [`SealedBlob::to_bytes`] wrote; `None` if it is not that.
+    pub fn from_bytes(bytes: &[u8]) -> Option<SealedBlob> {
+        let (&format, mut rest) = bytes.split_first()?;
+        if format != BLOB_FORMAT {
+            return None;
+        }
+        let mut field = || -> Option<Vec<u8>> {
+            let (len, tail) = rest.split_first_chunk::<4>()?;
+            let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+            let (value, tail) = tail.split_at_checked(len)?;
+            rest = tail;
+            Some(value.to_vec())
+        };
+        let key_id = String::from_utf8(field()?).ok()?;
+        let wrapped_key = field()?;
+        let nonce = field()?;
+        let ciphertext = field()?;
+        rest.is_empty().then_some(SealedBlob {
+            key_id,
+            wrapped_key,
+            nonce,
+            ciphertext,
+        })
+    }
+}
+
 /// A decrypted secret: the latest version of its value.
 #[derive(Debug, Clone)]
 pub struct Secret {

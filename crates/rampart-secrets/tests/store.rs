@@ -683,3 +683,32 @@ async fn blobs_open_only_with_their_context_key_and_bytes() {
         "another master key"
     );
 }
+
+#[tokio::test]
+async fn sealed_blobs_survive_their_byte_encoding_and_reject_garbage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), MasterKey::generate().unwrap()).await;
+    let blob = store
+        .seal_blob("totp seed", &[b"user-1"], b"JBSWY3DPEHPK3PXP")
+        .unwrap();
+    let bytes = blob.to_bytes();
+    assert!(
+        !bytes.windows(16).any(|w| w == b"JBSWY3DPEHPK3PXP"),
+        "the encoding holds only sealed bytes"
+    );
+    let back = rampart_secrets::SealedBlob::from_bytes(&bytes).unwrap();
+    assert_eq!(back, blob);
+    let opened = store.open_blob("totp seed", &[b"user-1"], &back).unwrap();
+    assert_eq!(opened.expose(), b"JBSWY3DPEHPK3PXP");
+    assert!(store.open_blob("totp seed", &[b"user-2"], &back).is_err());
+
+    for cut in 0..bytes.len() {
+        assert!(rampart_secrets::SealedBlob::from_bytes(&bytes[..cut]).is_none());
+    }
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(rampart_secrets::SealedBlob::from_bytes(&longer).is_none());
+    let mut other_format = bytes;
+    other_format[0] = 9;
+    assert!(rampart_secrets::SealedBlob::from_bytes(&other_format).is_none());
+}

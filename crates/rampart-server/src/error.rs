@@ -46,6 +46,12 @@ pub enum ServerError {
     DatabaseUrl { shown: String },
     #[error("cannot listen for shutdown signals: {0}")]
     Signals(std::io::Error),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] rampart_store::StoreError),
+    #[error("cannot load the server's keys: {0}")]
+    Keys(String),
+    #[error("cannot set up the first account: {0}")]
+    Bootstrap(String),
 }
 
 /// The body of every error response.
@@ -61,26 +67,82 @@ pub struct ErrorBody {
 }
 
 /// An HTTP error. Handlers return it; the request-id middleware renders it as an [`ErrorBody`].
+/// Messages say what happened and what to do; they never hold a secret,
+/// password or token.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
+    /// 400: the request is malformed or breaks a rule.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no credential, or one that does not work (deliberately vague).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// 401 with code `ip_blocked`: the account's IP allowlist refuses the address.
+    #[error("requests from {0} are not allowed by this account's IP allowlist")]
+    IpBlocked(String),
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 403 with a login stage's code: the session must finish logging in first.
+    #[error("{message}")]
+    StageRequired { code: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// 409: the resource exists, changed meanwhile, or is still in use.
+    #[error("{0}")]
+    Conflict(String),
+    /// 429: too many attempts; retry after this many seconds.
+    #[error("{message}")]
+    TooManyAttempts { message: String, retry_after: u64 },
     #[error("the server is not ready: {0}")]
     NotReady(&'static str),
+    /// 500: logged with details; the client sees only the request id.
+    #[error("internal error; the server log has details under this request id")]
+    Internal,
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated(_) | Self::IpBlocked(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::StageRequired { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn code(&self) -> &'static str {
         match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthenticated(_) => "unauthenticated",
+            Self::IpBlocked(_) => "ip_blocked",
+            Self::Forbidden(_) => "forbidden",
+            Self::StageRequired { code, .. } => code,
             Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::NotReady(_) => "not_ready",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// Logs `error` (which may be long and technical) and returns the
+    /// opaque 500 the client sees.
+    pub(crate) fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "{context}");
+        Self::Internal
+    }
+}
+
+impl From<rampart_store::StoreError> for ApiError {
+    fn from(error: rampart_store::StoreError) -> Self {
+        match error {
+            rampart_store::StoreError::Conflict(message) => Self::Conflict(message),
+            other => Self::internal("database error", other),
         }
     }
 }
@@ -98,6 +160,8 @@ impl ErrorInfo {
     pub fn for_status(status: StatusCode) -> Self {
         let code = match status {
             StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            StatusCode::FORBIDDEN => "forbidden",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
             StatusCode::REQUEST_TIMEOUT => "request_timeout",
@@ -131,6 +195,13 @@ impl ErrorInfo {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = self.status().into_response();
+        if let Self::TooManyAttempts { retry_after, .. } = &self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&retry_after.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
         response.extensions_mut().insert(ErrorInfo {
             code: self.code().to_string(),
             message: self.to_string(),

@@ -19,6 +19,7 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::backend::{Backend, Core};
 use crate::config::ServerConfig;
 use crate::error::{ApiError, ErrorBody, ErrorInfo};
 
@@ -32,42 +33,131 @@ pub(crate) struct AppState {
     pub ready: Arc<AtomicBool>,
     /// The OpenAPI document, rendered once.
     openapi: Arc<String>,
+    pub core: Arc<Core>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Rampart API",
-        description = "Rampart's HTTP API. Every error has the `Error` shape; every response has an `x-request-id` header."
+        description = "Rampart's HTTP API. Authenticate with an API token (`x-api-key` or `Authorization: Bearer`) or a session cookie from `POST /api/auth/login` (writes with the cookie need its `x-csrf-token`). Scoped resources take `?org=&project=` (absent: the account). Every error has the `ErrorBody` shape; every response has an `x-request-id` header."
     ),
-    components(schemas(ErrorBody))
+    components(schemas(ErrorBody)),
+    modifiers(&Security)
 )]
 struct ApiDoc;
 
+/// The credentials the API takes, declared for every operation.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::authn::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// The error statuses any operation may answer with, each with the
+/// `ErrorBody` shape: documented once for all, so the document matches
+/// what the layers (gate, body limit, timeout, catch-panic) can return.
+fn add_error_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let statuses = [
+        ("400", "The request is malformed or breaks a rule"),
+        (
+            "401",
+            "No valid credential, or the IP allowlist refuses the address",
+        ),
+        (
+            "403",
+            "Not allowed, or a login step (second factor, password change, 2FA enrolment, CSRF token) is missing",
+        ),
+        ("404", "No such resource"),
+        ("408", "The request took too long"),
+        ("409", "Conflicts with the current state"),
+        ("413", "The body is too large"),
+        ("429", "Too many failed attempts; see Retry-After"),
+        (
+            "500",
+            "Internal error; the server log has details under the request id",
+        ),
+        ("503", "Starting or shutting down"),
+    ];
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for (status, description) in statuses {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
+            }
+        }
+    }
+}
+
 /// The endpoints with their documentation; one list, so the router and the document cannot drift.
-fn documented<S>() -> OpenApiRouter<S>
-where
-    S: Clone + Send + Sync + 'static,
-    AppState: axum::extract::FromRef<S>,
-{
+fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(openapi_json))
+        .merge(crate::api::routes())
 }
 
 /// The OpenAPI 3 document of the whole API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented::<AppState>().split_for_parts().1
+    let mut doc = documented().split_for_parts().1;
+    add_error_responses(&mut doc);
+    doc
 }
 
-/// The router with every layer, for `config`; `extra` adds routes (tests use it for slow and panicking handlers).
+/// The router with every layer, for `config`; `extra` adds routes outside
+/// the gate (tests use it for slow and panicking handlers).
 pub(crate) fn app(
     config: &ServerConfig,
     ready: Arc<AtomicBool>,
+    backend: &Backend,
     extra: Router<AppState>,
 ) -> Router {
-    let (routes, doc) = documented::<AppState>().split_for_parts();
+    let (routes, mut doc) = documented().split_for_parts();
+    add_error_responses(&mut doc);
     let openapi = serde_json::to_string(&doc).unwrap_or_else(|error| {
         tracing::error!(%error, "cannot render the OpenAPI document");
         String::from("{}")
@@ -75,8 +165,13 @@ pub(crate) fn app(
     let state = AppState {
         ready,
         openapi: Arc::new(openapi),
+        core: backend.core.clone(),
     };
     routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::authn::gate,
+        ))
         .merge(extra)
         .fallback(not_found)
         .with_state(state)
@@ -91,15 +186,6 @@ pub(crate) fn app(
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }))
         .layer(middleware::from_fn(request_id_and_errors))
-}
-
-/// The router with the default configuration, ready from the start: for embedding and tests.
-pub fn router() -> Router {
-    app(
-        &ServerConfig::default(),
-        Arc::new(AtomicBool::new(true)),
-        Router::new(),
-    )
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,30 +1,58 @@
-//! Rampart's HTTP API server.
+//! Rampart's HTTP API server: identity and access (DESIGN.md §3, §4
+//! invariants 3–6).
 //!
-//! For now: the skeleton every later endpoint plugs into — one JSON error shape
-//! (`code`, `message`, `request_id`) for every failure, an `x-request-id` on
-//! every response, a catch-panic layer, a request body limit, a request
-//! timeout, one log line per request, health and readiness endpoints, an
-//! OpenAPI 3 document generated from the routes themselves, HTTPS with rustls,
-//! and graceful shutdown (readiness turns 503, no new connections, in-flight
-//! requests finish within a grace period).
+//! Every request passes one gate ([`authn`]): client address (trusted
+//! proxies), the account's IP allowlist, then an API token or a session
+//! cookie (with its login stage and CSRF token); handlers authorize through
+//! one function ([`authz`]) over an in-memory snapshot of the RBAC policy
+//! that every write invalidates ([`access`]). Security-relevant actions are
+//! appended to a hash-chained audit log ([`audit_log`]). The API itself is
+//! in [`api`]: accounts, organizations, projects, users, 2FA, user groups,
+//! service accounts, API keys and tokens, roles, resource groups, role
+//! bindings, auth settings, IP allowlists, audit.
 //!
-//! Deliberately not here yet: persistence, authentication and authorization
-//! (issue 5 adds them on top of [`router`]).
+//! The transport is the skeleton every endpoint plugs into: one JSON error
+//! shape (`code`, `message`, `request_id`), `x-request-id` on every
+//! response, a catch-panic layer, body limit, request timeout, one log line
+//! per request (never a body or credential), health and readiness, an
+//! OpenAPI 3 document generated from the routes, HTTPS with rustls,
+//! graceful shutdown.
 //!
-//! Entry points: [`Server::bind`] then [`Server::run`]; [`ShutdownSignal`] for
-//! SIGTERM/Ctrl-C; [`openapi`] for the API description; [`prepare_data_dir`]
-//! and [`DatabaseUrl`] for the command line's settings.
+//! Deliberately not here: pipelines, secrets and runs over the API (the
+//! next issue), SSO, a web UI.
+//!
+//! Entry points: [`Backend::open`] (database, keys, access state) and
+//! [`Backend::bootstrap`] (the first account and administrator), then
+//! [`Server::bind`] and [`Server::run`]; [`ShutdownSignal`] for SIGTERM and
+//! Ctrl-C; [`openapi`]; [`verify_audit`] for `rampart audit verify`.
 
 #![forbid(unsafe_code)]
 
+mod access;
+mod api;
+mod audit_log;
+mod authn;
+mod authz;
+mod backend;
 mod config;
 mod error;
 mod http;
+mod keys;
+mod policy;
+mod scope;
 mod serve;
+mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use audit_log::ChainReport;
+pub use backend::{
+    Backend, BackendConfig, DB_FILE, INITIAL_PASSWORD_FILE, InitialAdmin, ROOT_ACCOUNT,
+    verify_audit,
+};
 pub use config::{DatabaseUrl, ServerConfig, TlsFiles, prepare_data_dir};
 pub use error::{ApiError, ErrorBody, ServerError};
-pub use http::{openapi, router};
+pub use http::openapi;
+pub use keys::{MASTER_KEY_FILE, PEPPER_ENV, PEPPER_FILE};
+pub use rampart_auth::allowlist::{Cidr, TrustedProxies};
 pub use serve::{Server, ShutdownSignal};

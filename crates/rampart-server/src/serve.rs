@@ -16,6 +16,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use crate::authn::PeerAddr;
+use crate::backend::Backend;
 use crate::config::{ServerConfig, TlsFiles};
 use crate::error::ServerError;
 use crate::http::{AppState, app};
@@ -28,18 +30,20 @@ pub struct Server {
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     app: Router,
+    backend: Backend,
     pub(crate) ready: Arc<AtomicBool>,
     grace: Duration,
 }
 
 impl Server {
     /// Loads the TLS files (if any) and binds the listening socket; readiness stays 503 until [`Server::run`].
-    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
-        Self::bind_with(config, Router::new()).await
+    pub async fn bind(config: ServerConfig, backend: Backend) -> Result<Self, ServerError> {
+        Self::bind_with(config, backend, Router::new()).await
     }
 
     pub(crate) async fn bind_with(
         config: ServerConfig,
+        backend: Backend,
         extra: Router<AppState>,
     ) -> Result<Self, ServerError> {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
@@ -54,7 +58,8 @@ impl Server {
         Ok(Self {
             listener,
             tls,
-            app: app(&config, ready.clone(), extra),
+            app: app(&config, ready.clone(), &backend, extra),
+            backend,
             ready,
             grace: config.shutdown_grace,
         })
@@ -73,14 +78,18 @@ impl Server {
 
     /// Serves until `shutdown` completes, then: readiness turns 503, the listener closes
     /// (new connections are refused), and in-flight requests get the grace period to finish.
+    /// Meanwhile the access cache follows changes and records token use.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let Self {
             listener,
             tls,
             app,
+            backend,
             ready,
             grace,
         } = self;
+        let maintenance = tokio::spawn(backend.core.access.clone().maintain());
+        let sweeper = tokio::spawn(backend.clone().sweep_sessions());
         let graceful = GracefulShutdown::new();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -97,7 +106,9 @@ impl Server {
                     Ok((stream, peer)) => {
                         let watcher = graceful.watcher();
                         let builder = builder.clone();
-                        let service = TowerToHyperService::new(app.clone());
+                        let service = TowerToHyperService::new(
+                            app.clone().layer(axum::Extension(PeerAddr(peer))),
+                        );
                         let tls = tls.clone();
                         connections.spawn(async move {
                             serve_connection(stream, peer, tls, builder, service, watcher).await;
@@ -129,6 +140,9 @@ impl Server {
             );
         }
         connections.shutdown().await;
+        maintenance.abort();
+        sweeper.abort();
+        backend.core.access.flush_last_used().await;
     }
 }
 

@@ -12,6 +12,7 @@ use crate::http::AppState;
 use crate::*;
 
 struct Running {
+    _data: tempfile::TempDir,
     url: String,
     addr: std::net::SocketAddr,
     stop: oneshot::Sender<()>,
@@ -19,8 +20,24 @@ struct Running {
     done: tokio::task::JoinHandle<()>,
 }
 
+/// A backend on a fresh SQLite data directory, with cheap password hashing.
+async fn backend() -> (tempfile::TempDir, Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = BackendConfig {
+        hash_params: rampart_auth::password::HashParams {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        },
+        ..BackendConfig::new(dir.path().join("data"))
+    };
+    let backend = Backend::open(config).await.unwrap();
+    (dir, backend)
+}
+
 async fn start(config: ServerConfig, extra: Router<AppState>) -> Running {
-    let server = Server::bind_with(config, extra).await.unwrap();
+    let (data, backend) = backend().await;
+    let server = Server::bind_with(config, backend, extra).await.unwrap();
     let url = server.url().unwrap();
     let addr = server.local_addr().unwrap();
     let ready = server.ready.clone();
@@ -29,6 +46,7 @@ async fn start(config: ServerConfig, extra: Router<AppState>) -> Running {
         let _ = stopped.await;
     }));
     Running {
+        _data: data,
         url,
         addr,
         stop,
@@ -229,15 +247,59 @@ async fn openapi_document_lists_every_route() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
-    let doc: openapiv3::OpenAPI = serde_json::from_str(&text).unwrap();
-    assert!(doc.openapi.starts_with("3."), "{}", doc.openapi);
-    let mut paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
-    paths.sort_unstable();
-    assert_eq!(paths, ["/api/openapi.json", "/healthz", "/readyz"]);
-    let components = doc.components.unwrap();
-    let error = serde_json::to_value(&components.schemas["ErrorBody"]).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0", "utoipa writes OpenAPI 3.1");
+    let paths = doc["paths"].as_object().unwrap();
+    for expected in [
+        "/api/openapi.json",
+        "/healthz",
+        "/readyz",
+        "/api/auth/login",
+        "/api/audit",
+    ] {
+        assert!(paths.contains_key(expected), "{expected} missing");
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
     for field in ["code", "message", "request_id"] {
-        assert!(error["properties"].get(field).is_some(), "{error}");
+        assert!(schemas["ErrorBody"]["properties"].get(field).is_some());
+    }
+    // Every operation documents a success and the shared error responses,
+    // and every reference resolves.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}"
+            );
+            for status in ["400", "401", "403", "404", "500"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+        }
+    }
+    fn refs<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner.as_str()) {
+                        ("$ref", Some(target)) => out.push(target),
+                        _ => refs(inner, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| refs(i, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50, "{}", found.len());
+    for target in found {
+        let name = target.strip_prefix("#/components/schemas/").unwrap();
+        assert!(schemas.contains_key(name), "dangling reference {target}");
     }
     assert_eq!(serde_json::to_string(&openapi()).unwrap(), text);
     server.stop.send(()).unwrap();
@@ -248,7 +310,10 @@ async fn openapi_document_lists_every_route() {
 async fn not_ready_is_503_in_the_error_shape() {
     use tower::ServiceExt;
     let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let app = crate::http::app(&local(), ready, Router::new());
+    let (_data, backend) = backend().await;
+    let app = crate::http::app(&local(), ready, &backend, Router::new()).layer(axum::Extension(
+        crate::authn::PeerAddr("127.0.0.1:9".parse().unwrap()),
+    ));
     let request = axum::http::Request::get("/readyz")
         .body(axum::body::Body::empty())
         .unwrap();
@@ -406,11 +471,15 @@ async fn bad_tls_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let a = write_cert(dir.path(), "a");
     let b = write_cert(dir.path(), "b");
+    let (_data, backend) = backend().await;
     let bind = |tls| {
-        Server::bind(ServerConfig {
-            tls: Some(tls),
-            ..local()
-        })
+        Server::bind(
+            ServerConfig {
+                tls: Some(tls),
+                ..local()
+            },
+            backend.clone(),
+        )
     };
 
     let mismatched = TlsFiles {

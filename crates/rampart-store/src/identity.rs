@@ -55,6 +55,15 @@ pub struct User {
     pub totp_last_step: Option<i64>,
     /// The hashed one-time recovery codes, encoded by the caller.
     pub recovery_codes: Option<Vec<u8>>,
+    /// A TOTP seed being enrolled (sealed), not yet confirmed with a code.
+    pub totp_pending_sealed: Option<Vec<u8>>,
+    /// Set for a one-time password: the user must choose a password before
+    /// doing anything else.
+    pub must_change_password: bool,
+    /// The login throttling state (failures, lock), encoded by the caller;
+    /// `None` when clean. Changed only by compare-and-swap
+    /// ([`IdentityRepo::set_login_state`]), so replicas do not lose failures.
+    pub login_state: Option<String>,
     pub disabled: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -68,6 +77,11 @@ pub enum TokenOwner {
 }
 
 impl TokenOwner {
+    /// The owner's id.
+    pub fn id(&self) -> &str {
+        self.parts().1
+    }
+
     /// The stored kind and id.
     pub(crate) fn parts(&self) -> (&'static str, &str) {
         match self {
@@ -99,7 +113,13 @@ pub struct ApiToken {
     pub org: Option<String>,
     pub project: Option<String>,
     pub owner: TokenOwner,
+    /// The API key (of the same owner) this token belongs to.
+    pub api_key: String,
     pub name: String,
+    pub description: String,
+    /// A narrowing: a JSON array of permission names, encoded by the caller;
+    /// `None` when the token carries all of its owner's permissions.
+    pub permissions: Option<String>,
     pub hash: Vec<u8>,
     pub created_at_ms: i64,
     pub expires_at_ms: Option<i64>,
@@ -123,6 +143,9 @@ impl fmt::Debug for User {
             .field("totp_enrolled", &self.totp_secret_sealed.is_some())
             .field("totp_last_step", &self.totp_last_step)
             .field("has_recovery_codes", &self.recovery_codes.is_some())
+            .field("totp_pending", &self.totp_pending_sealed.is_some())
+            .field("must_change_password", &self.must_change_password)
+            .field("login_state", &self.login_state)
             .field("disabled", &self.disabled)
             .field("created_at_ms", &self.created_at_ms)
             .field("updated_at_ms", &self.updated_at_ms)
@@ -138,7 +161,10 @@ impl fmt::Debug for ApiToken {
             .field("org", &self.org)
             .field("project", &self.project)
             .field("owner", &self.owner)
+            .field("api_key", &self.api_key)
             .field("name", &self.name)
+            .field("description", &self.description)
+            .field("permissions", &self.permissions)
             .field("hash", &HIDDEN)
             .field("created_at_ms", &self.created_at_ms)
             .field("expires_at_ms", &self.expires_at_ms)
@@ -152,6 +178,13 @@ impl fmt::Debug for ApiToken {
 /// Where identity rows live. Creating a row whose key exists (or whose
 /// parent does not) fails with [`StoreError::Conflict`]. Methods that change
 /// one row return whether that row existed.
+///
+/// Every method that changes what a credential or principal may do (all
+/// writes here except [`IdentityRepo::touch_token`] and the login-state,
+/// pending-seed and TOTP-step bookkeeping) also advances the security
+/// generation in the same transaction (see [`crate::AccessRepo::generation`]),
+/// so every server replica drops its cached decisions. A write that finds
+/// nothing to change (returns `false`) leaves it alone.
 pub trait IdentityRepo {
     fn create_account(
         &self,
@@ -180,11 +213,19 @@ pub trait IdentityRepo {
         account: &str,
     ) -> impl Future<Output = Result<Vec<Organization>, StoreError>> + Send;
 
-    /// Deletes an organization and every project in it.
+    /// Deletes an organization and everything in it: its projects, and the
+    /// access objects, user-group memberships, service accounts, API keys
+    /// and tokens at its scope or its projects' scopes.
     fn delete_organization(
         &self,
         account: &str,
         identifier: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Changes an organization's name and description.
+    fn update_organization(
+        &self,
+        org: &Organization,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     fn create_project(
@@ -206,10 +247,35 @@ pub trait IdentityRepo {
         org: &str,
     ) -> impl Future<Output = Result<Vec<Project>, StoreError>> + Send;
 
+    /// Deletes a project and everything at its scope (as
+    /// [`IdentityRepo::delete_organization`] does for an org).
     fn delete_project(
         &self,
         account: &str,
         org: &str,
+        identifier: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Changes a project's name and description.
+    fn update_project(
+        &self,
+        project: &Project,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Changes an account's name.
+    fn update_account(
+        &self,
+        account: &Account,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Every account, by identifier.
+    fn accounts(&self) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
+
+    /// Deletes an account and everything in it (orgs, projects, users,
+    /// tokens, sessions, access objects, service accounts, API keys); its
+    /// audit events and head stay.
+    fn delete_account(
+        &self,
         identifier: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
@@ -223,15 +289,61 @@ pub trait IdentityRepo {
         email: &str,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
+    /// An account's users, by e-mail address.
+    fn users(&self, account: &str) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+
+    /// Changes display name and disabled flag.
+    fn update_user_profile(
+        &self,
+        id: &str,
+        display_name: &str,
+        disabled: bool,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes a user with their sessions, group memberships, API keys and
+    /// tokens.
+    fn delete_user(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces the password hash and sets `must_change_password` (true for
+    /// a one-time password an admin handed out, false when the user chose it).
     fn set_password_hash(
         &self,
         id: &str,
         password_hash: &str,
+        must_change_password: bool,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Compare-and-swap of the login throttling state: writes `new` only if
+    /// the stored state is still `expected` (both `None`-aware); `false`
+    /// means someone else changed it first (read again and retry) or no user.
+    /// Does not advance the security generation.
+    fn set_login_state(
+        &self,
+        id: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Stores (or with `None` clears) a TOTP seed being enrolled.
+    fn set_totp_pending(
+        &self,
+        id: &str,
+        sealed: Option<&[u8]>,
+        at_ms: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces the hashed recovery codes (one was used, or new ones made).
+    fn set_recovery_codes(
+        &self,
+        id: &str,
+        recovery_codes: &[u8],
         at_ms: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Enrols TOTP: the sealed seed and the hashed recovery codes, with no
-    /// step accepted yet.
+    /// step accepted yet; clears any pending seed.
     fn set_totp(
         &self,
         id: &str,
@@ -255,6 +367,10 @@ pub trait IdentityRepo {
         step: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Also fails with [`StoreError::Conflict`] if `token.api_key` names no
+    /// API key of the token's owner in its account, so a token cannot
+    /// outlive a concurrently deleted key ("" is a token from before API
+    /// keys, which has none).
     fn insert_token(&self, token: &ApiToken)
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
@@ -268,6 +384,23 @@ pub trait IdentityRepo {
         &self,
         owner: &TokenOwner,
     ) -> impl Future<Output = Result<Vec<ApiToken>, StoreError>> + Send;
+
+    /// The tokens of one of an owner's API keys, oldest first.
+    fn tokens_of_key(
+        &self,
+        owner: &TokenOwner,
+        api_key: &str,
+    ) -> impl Future<Output = Result<Vec<ApiToken>, StoreError>> + Send;
+
+    /// Rotation in one transaction: the old token stops working at
+    /// `grace_end_ms` and `new` is inserted. `false` (and nothing changed)
+    /// when the old token does not exist or is revoked.
+    fn rotate_token(
+        &self,
+        old_token_id: &str,
+        grace_end_ms: i64,
+        new: &ApiToken,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Revokes a token at once; revoking again keeps the first time.
     fn revoke_token(

@@ -1,7 +1,8 @@
 //! The identity SQL, written once for both databases: SQLite accepts the
 //! `$N` placeholders PostgreSQL uses, and the schemas have the same columns.
 //! [`identity_repo!`] implements [`IdentityRepo`](crate::IdentityRepo) for a
-//! store type with a `pool` field; the row decoders are generic.
+//! store type with a `pool` field and the transaction helpers described in
+//! [`crate::write_sql`]; the row decoders are generic.
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -12,10 +13,11 @@ pub(crate) const ORG_COLUMNS: &str = "account, identifier, name, description, cr
 pub(crate) const PROJECT_COLUMNS: &str =
     "account, org, identifier, name, description, created_at_ms";
 pub(crate) const USER_COLUMNS: &str = "id, account, email, display_name, password_hash, \
-     totp_secret_sealed, totp_last_step, recovery_codes, disabled, created_at_ms, updated_at_ms";
+     totp_secret_sealed, totp_last_step, recovery_codes, totp_pending_sealed, \
+     must_change_password, login_state, disabled, created_at_ms, updated_at_ms";
 pub(crate) const TOKEN_COLUMNS: &str = "token_id, account, scope_org, scope_project, owner_kind, \
-     owner_id, name, hash, created_at_ms, expires_at_ms, last_used_at_ms, revoked_at_ms, \
-     rotated_grace_end_ms";
+     owner_id, api_key, name, description, permissions, hash, created_at_ms, expires_at_ms, \
+     last_used_at_ms, revoked_at_ms, rotated_grace_end_ms";
 
 /// Maps a failed insert: a duplicate key or a missing parent is a conflict.
 pub(crate) fn insert_error(
@@ -90,6 +92,7 @@ where
     bool: Decode<'r, R::Database> + Type<R::Database>,
     Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
     Option<Vec<u8>>: Decode<'r, R::Database> + Type<R::Database>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
 {
     Ok(User {
         id: row.try_get("id")?,
@@ -100,6 +103,9 @@ where
         totp_secret_sealed: row.try_get("totp_secret_sealed")?,
         totp_last_step: row.try_get("totp_last_step")?,
         recovery_codes: row.try_get("recovery_codes")?,
+        totp_pending_sealed: row.try_get("totp_pending_sealed")?,
+        must_change_password: row.try_get("must_change_password")?,
+        login_state: row.try_get("login_state")?,
         disabled: row.try_get("disabled")?,
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
@@ -123,7 +129,10 @@ where
         org: row.try_get("scope_org")?,
         project: row.try_get("scope_project")?,
         owner: TokenOwner::from_parts(&kind, row.try_get("owner_id")?)?,
+        api_key: row.try_get("api_key")?,
         name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        permissions: row.try_get("permissions")?,
         hash: row.try_get("hash")?,
         created_at_ms: row.try_get("created_at_ms")?,
         expires_at_ms: row.try_get("expires_at_ms")?,
@@ -133,8 +142,8 @@ where
     })
 }
 
-/// Implements `IdentityRepo` for `$store` (which has a `pool` field);
-/// `$other` maps errors that are not constraint violations.
+/// Implements `IdentityRepo` for `$store` (see the module docs); `$other`
+/// maps errors that are not constraint violations.
 macro_rules! identity_repo {
     ($store:ty, $other:path) => {
         impl $crate::identity::IdentityRepo for $store {
@@ -142,22 +151,23 @@ macro_rules! identity_repo {
                 &self,
                 account: &$crate::identity::Account,
             ) -> Result<(), StoreError> {
+                let mut tx = self.begin_security().await?;
                 sqlx::query(
                     "INSERT INTO accounts (identifier, name, created_at_ms) VALUES ($1, $2, $3)",
                 )
                 .bind(&account.identifier)
                 .bind(&account.name)
                 .bind(account.created_at_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map(drop)
                 .map_err(|e| {
                     $crate::identity_sql::insert_error(
                         e,
                         &format!("account `{}`", account.identifier),
                         $other,
                     )
-                })
+                })?;
+                tx.commit().await.map_err($other)
             }
 
             async fn account(
@@ -180,6 +190,7 @@ macro_rules! identity_repo {
                 &self,
                 org: &$crate::identity::Organization,
             ) -> Result<(), StoreError> {
+                let mut tx = self.begin_security().await?;
                 sqlx::query(
                     "INSERT INTO organizations (account, identifier, name, description, \
                      created_at_ms) VALUES ($1, $2, $3, $4, $5)",
@@ -189,9 +200,8 @@ macro_rules! identity_repo {
                 .bind(&org.name)
                 .bind(&org.description)
                 .bind(org.created_at_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map(drop)
                 .map_err(|e| {
                     $crate::identity_sql::insert_error(
                         e,
@@ -201,7 +211,8 @@ macro_rules! identity_repo {
                         ),
                         $other,
                     )
-                })
+                })?;
+                tx.commit().await.map_err($other)
             }
 
             async fn organization(
@@ -243,20 +254,46 @@ macro_rules! identity_repo {
                 account: &str,
                 identifier: &str,
             ) -> Result<bool, StoreError> {
+                if identifier.is_empty() {
+                    // "" is how an absent org is stored: `empty_scope` would
+                    // empty the account's own scope.
+                    return Ok(false);
+                }
+                let mut tx = self.begin_security().await?;
+                Self::empty_scope(&mut tx, account, identifier, "").await?;
+                // Its projects follow by foreign key.
                 let result =
                     sqlx::query("DELETE FROM organizations WHERE account = $1 AND identifier = $2")
                         .bind(account)
                         .bind(identifier)
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await
                         .map_err($other)?;
-                Ok(result.rows_affected() > 0)
+                $crate::write_sql::commit_if(tx, result.rows_affected() > 0, $other).await
+            }
+
+            async fn update_organization(
+                &self,
+                org: &$crate::identity::Organization,
+            ) -> Result<bool, StoreError> {
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE organizations SET name = $1, description = $2 \
+                         WHERE account = $3 AND identifier = $4",
+                    )
+                    .bind(&org.name)
+                    .bind(&org.description)
+                    .bind(&org.account)
+                    .bind(&org.identifier),
+                )
+                .await
             }
 
             async fn create_project(
                 &self,
                 project: &$crate::identity::Project,
             ) -> Result<(), StoreError> {
+                let mut tx = self.begin_security().await?;
                 sqlx::query(
                     "INSERT INTO projects (account, org, identifier, name, description, \
                      created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -267,9 +304,8 @@ macro_rules! identity_repo {
                 .bind(&project.name)
                 .bind(&project.description)
                 .bind(project.created_at_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map(drop)
                 .map_err(|e| {
                     $crate::identity_sql::insert_error(
                         e,
@@ -279,7 +315,8 @@ macro_rules! identity_repo {
                         ),
                         $other,
                     )
-                })
+                })?;
+                tx.commit().await.map_err($other)
             }
 
             async fn project(
@@ -328,23 +365,82 @@ macro_rules! identity_repo {
                 org: &str,
                 identifier: &str,
             ) -> Result<bool, StoreError> {
+                if org.is_empty() || identifier.is_empty() {
+                    // "" is how an absent org or project is stored:
+                    // `empty_scope` would empty a wider scope.
+                    return Ok(false);
+                }
+                let mut tx = self.begin_security().await?;
+                Self::empty_scope(&mut tx, account, org, identifier).await?;
                 let result = sqlx::query(
                     "DELETE FROM projects WHERE account = $1 AND org = $2 AND identifier = $3",
                 )
                 .bind(account)
                 .bind(org)
                 .bind(identifier)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err($other)?;
-                Ok(result.rows_affected() > 0)
+                $crate::write_sql::commit_if(tx, result.rows_affected() > 0, $other).await
+            }
+
+            async fn update_project(
+                &self,
+                project: &$crate::identity::Project,
+            ) -> Result<bool, StoreError> {
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE projects SET name = $1, description = $2 \
+                         WHERE account = $3 AND org = $4 AND identifier = $5",
+                    )
+                    .bind(&project.name)
+                    .bind(&project.description)
+                    .bind(&project.account)
+                    .bind(&project.org)
+                    .bind(&project.identifier),
+                )
+                .await
+            }
+
+            async fn update_account(
+                &self,
+                account: &$crate::identity::Account,
+            ) -> Result<bool, StoreError> {
+                self.security_execute(
+                    sqlx::query("UPDATE accounts SET name = $1 WHERE identifier = $2")
+                        .bind(&account.name)
+                        .bind(&account.identifier),
+                )
+                .await
+            }
+
+            async fn accounts(&self) -> Result<Vec<$crate::identity::Account>, StoreError> {
+                let rows = sqlx::query(
+                    "SELECT identifier, name, created_at_ms FROM accounts ORDER BY identifier",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err($other)?;
+                rows.iter().map($crate::identity_sql::account_of).collect()
+            }
+
+            async fn delete_account(&self, identifier: &str) -> Result<bool, StoreError> {
+                // Every row of the account names it by a cascading foreign
+                // key (sessions and memberships through their user or
+                // group); the audit tables have none, so they stay.
+                self.security_execute(
+                    sqlx::query("DELETE FROM accounts WHERE identifier = $1").bind(identifier),
+                )
+                .await
             }
 
             async fn create_user(&self, user: &$crate::identity::User) -> Result<(), StoreError> {
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO users ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    "INSERT INTO users ({}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                     $crate::identity_sql::USER_COLUMNS
                 ));
+                let mut tx = self.begin_security().await?;
                 sqlx::query(sql)
                     .bind(&user.id)
                     .bind(&user.account)
@@ -354,12 +450,14 @@ macro_rules! identity_repo {
                     .bind(&user.totp_secret_sealed)
                     .bind(user.totp_last_step)
                     .bind(&user.recovery_codes)
+                    .bind(&user.totp_pending_sealed)
+                    .bind(user.must_change_password)
+                    .bind(&user.login_state)
                     .bind(user.disabled)
                     .bind(user.created_at_ms)
                     .bind(user.updated_at_ms)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
-                    .map(drop)
                     .map_err(|e| {
                         $crate::identity_sql::insert_error(
                             e,
@@ -369,7 +467,8 @@ macro_rules! identity_repo {
                             ),
                             $other,
                         )
-                    })
+                    })?;
+                tx.commit().await.map_err($other)
             }
 
             async fn user(&self, id: &str) -> Result<Option<$crate::identity::User>, StoreError> {
@@ -403,22 +502,132 @@ macro_rules! identity_repo {
                 row.as_ref().map($crate::identity_sql::user_of).transpose()
             }
 
+            async fn users(
+                &self,
+                account: &str,
+            ) -> Result<Vec<$crate::identity::User>, StoreError> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM users WHERE account = $1 ORDER BY email",
+                    $crate::identity_sql::USER_COLUMNS
+                ));
+                let rows = sqlx::query(sql)
+                    .bind(account)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($other)?;
+                rows.iter().map($crate::identity_sql::user_of).collect()
+            }
+
+            async fn update_user_profile(
+                &self,
+                id: &str,
+                display_name: &str,
+                disabled: bool,
+                at_ms: i64,
+            ) -> Result<bool, StoreError> {
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE users SET display_name = $1, disabled = $2, updated_at_ms = $3 \
+                         WHERE id = $4",
+                    )
+                    .bind(display_name)
+                    .bind(disabled)
+                    .bind(at_ms)
+                    .bind(id),
+                )
+                .await
+            }
+
+            async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+                let mut tx = self.begin_security().await?;
+                Self::delete_credentials_of(
+                    &mut tx,
+                    &$crate::identity::TokenOwner::User(id.to_owned()),
+                )
+                .await?;
+                // Sessions and memberships follow by foreign key.
+                let result = sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($other)?;
+                $crate::write_sql::commit_if(tx, result.rows_affected() > 0, $other).await
+            }
+
             async fn set_password_hash(
                 &self,
                 id: &str,
                 password_hash: &str,
+                must_change_password: bool,
                 at_ms: i64,
             ) -> Result<bool, StoreError> {
-                let result = sqlx::query(
-                    "UPDATE users SET password_hash = $1, updated_at_ms = $2 WHERE id = $3",
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE users SET password_hash = $1, must_change_password = $2, \
+                         updated_at_ms = $3 WHERE id = $4",
+                    )
+                    .bind(password_hash)
+                    .bind(must_change_password)
+                    .bind(at_ms)
+                    .bind(id),
                 )
-                .bind(password_hash)
+                .await
+            }
+
+            async fn set_login_state(
+                &self,
+                id: &str,
+                expected: Option<&str>,
+                new: Option<&str>,
+            ) -> Result<bool, StoreError> {
+                // One statement: the comparison and the write are atomic.
+                let result = sqlx::query(
+                    "UPDATE users SET login_state = $1 \
+                     WHERE id = $2 AND login_state IS NOT DISTINCT FROM $3",
+                )
+                .bind(new)
+                .bind(id)
+                .bind(expected)
+                .execute(&self.pool)
+                .await
+                .map_err($other)?;
+                Ok(result.rows_affected() > 0)
+            }
+
+            async fn set_totp_pending(
+                &self,
+                id: &str,
+                sealed: Option<&[u8]>,
+                at_ms: i64,
+            ) -> Result<bool, StoreError> {
+                // No bump: a pending seed authorizes nothing until `set_totp`.
+                let result = sqlx::query(
+                    "UPDATE users SET totp_pending_sealed = $1, updated_at_ms = $2 WHERE id = $3",
+                )
+                .bind(sealed)
                 .bind(at_ms)
                 .bind(id)
                 .execute(&self.pool)
                 .await
                 .map_err($other)?;
                 Ok(result.rows_affected() > 0)
+            }
+
+            async fn set_recovery_codes(
+                &self,
+                id: &str,
+                recovery_codes: &[u8],
+                at_ms: i64,
+            ) -> Result<bool, StoreError> {
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE users SET recovery_codes = $1, updated_at_ms = $2 WHERE id = $3",
+                    )
+                    .bind(recovery_codes)
+                    .bind(at_ms)
+                    .bind(id),
+                )
+                .await
             }
 
             async fn set_totp(
@@ -428,31 +637,31 @@ macro_rules! identity_repo {
                 recovery_codes: &[u8],
                 at_ms: i64,
             ) -> Result<bool, StoreError> {
-                let result = sqlx::query(
-                    "UPDATE users SET totp_secret_sealed = $1, recovery_codes = $2, \
-                     totp_last_step = NULL, updated_at_ms = $3 WHERE id = $4",
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE users SET totp_secret_sealed = $1, recovery_codes = $2, \
+                         totp_last_step = NULL, totp_pending_sealed = NULL, updated_at_ms = $3 \
+                         WHERE id = $4",
+                    )
+                    .bind(totp_secret_sealed)
+                    .bind(recovery_codes)
+                    .bind(at_ms)
+                    .bind(id),
                 )
-                .bind(totp_secret_sealed)
-                .bind(recovery_codes)
-                .bind(at_ms)
-                .bind(id)
-                .execute(&self.pool)
                 .await
-                .map_err($other)?;
-                Ok(result.rows_affected() > 0)
             }
 
             async fn clear_totp(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
-                let result = sqlx::query(
-                    "UPDATE users SET totp_secret_sealed = NULL, recovery_codes = NULL, \
-                     totp_last_step = NULL, updated_at_ms = $1 WHERE id = $2",
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE users SET totp_secret_sealed = NULL, recovery_codes = NULL, \
+                         totp_last_step = NULL, totp_pending_sealed = NULL, updated_at_ms = $1 \
+                         WHERE id = $2",
+                    )
+                    .bind(at_ms)
+                    .bind(id),
                 )
-                .bind(at_ms)
-                .bind(id)
-                .execute(&self.pool)
                 .await
-                .map_err($other)?;
-                Ok(result.rows_affected() > 0)
             }
 
             async fn advance_totp_step(&self, id: &str, step: i64) -> Result<bool, StoreError> {
@@ -472,36 +681,9 @@ macro_rules! identity_repo {
                 &self,
                 token: &$crate::identity::ApiToken,
             ) -> Result<(), StoreError> {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO api_tokens ({}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                    $crate::identity_sql::TOKEN_COLUMNS
-                ));
-                let (kind, owner) = token.owner.parts();
-                sqlx::query(sql)
-                    .bind(&token.token_id)
-                    .bind(&token.account)
-                    .bind(&token.org)
-                    .bind(&token.project)
-                    .bind(kind)
-                    .bind(owner)
-                    .bind(&token.name)
-                    .bind(&token.hash)
-                    .bind(token.created_at_ms)
-                    .bind(token.expires_at_ms)
-                    .bind(token.last_used_at_ms)
-                    .bind(token.revoked_at_ms)
-                    .bind(token.rotated_grace_end_ms)
-                    .execute(&self.pool)
-                    .await
-                    .map(drop)
-                    .map_err(|e| {
-                        $crate::identity_sql::insert_error(
-                            e,
-                            &format!("API token `{}`", token.token_id),
-                            $other,
-                        )
-                    })
+                let mut tx = self.begin_security().await?;
+                Self::insert_token_row(&mut tx, token).await?;
+                tx.commit().await.map_err($other)
             }
 
             async fn token(
@@ -539,17 +721,61 @@ macro_rules! identity_repo {
                 rows.iter().map($crate::identity_sql::token_of).collect()
             }
 
-            async fn revoke_token(&self, token_id: &str, at_ms: i64) -> Result<bool, StoreError> {
-                let result = sqlx::query(
-                    "UPDATE api_tokens SET revoked_at_ms = COALESCE(revoked_at_ms, $1) \
-                     WHERE token_id = $2",
+            async fn tokens_of_key(
+                &self,
+                owner: &$crate::identity::TokenOwner,
+                api_key: &str,
+            ) -> Result<Vec<$crate::identity::ApiToken>, StoreError> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM api_tokens \
+                     WHERE owner_kind = $1 AND owner_id = $2 AND api_key = $3 \
+                     ORDER BY created_at_ms, token_id",
+                    $crate::identity_sql::TOKEN_COLUMNS
+                ));
+                let (kind, id) = owner.parts();
+                let rows = sqlx::query(sql)
+                    .bind(kind)
+                    .bind(id)
+                    .bind(api_key)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($other)?;
+                rows.iter().map($crate::identity_sql::token_of).collect()
+            }
+
+            async fn rotate_token(
+                &self,
+                old_token_id: &str,
+                grace_end_ms: i64,
+                new: &$crate::identity::ApiToken,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.begin_security().await?;
+                let old = sqlx::query(
+                    "UPDATE api_tokens SET rotated_grace_end_ms = $1 \
+                     WHERE token_id = $2 AND revoked_at_ms IS NULL",
                 )
-                .bind(at_ms)
-                .bind(token_id)
-                .execute(&self.pool)
+                .bind(grace_end_ms)
+                .bind(old_token_id)
+                .execute(&mut *tx)
                 .await
                 .map_err($other)?;
-                Ok(result.rows_affected() > 0)
+                if old.rows_affected() == 0 {
+                    return $crate::write_sql::commit_if(tx, false, $other).await;
+                }
+                Self::insert_token_row(&mut tx, new).await?;
+                $crate::write_sql::commit_if(tx, true, $other).await
+            }
+
+            async fn revoke_token(&self, token_id: &str, at_ms: i64) -> Result<bool, StoreError> {
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE api_tokens SET revoked_at_ms = COALESCE(revoked_at_ms, $1) \
+                         WHERE token_id = $2",
+                    )
+                    .bind(at_ms)
+                    .bind(token_id),
+                )
+                .await
             }
 
             async fn touch_token(&self, token_id: &str, at_ms: i64) -> Result<bool, StoreError> {
@@ -571,15 +797,14 @@ macro_rules! identity_repo {
                 token_id: &str,
                 grace_end_ms: i64,
             ) -> Result<bool, StoreError> {
-                let result = sqlx::query(
-                    "UPDATE api_tokens SET rotated_grace_end_ms = $1 WHERE token_id = $2",
+                self.security_execute(
+                    sqlx::query(
+                        "UPDATE api_tokens SET rotated_grace_end_ms = $1 WHERE token_id = $2",
+                    )
+                    .bind(grace_end_ms)
+                    .bind(token_id),
                 )
-                .bind(grace_end_ms)
-                .bind(token_id)
-                .execute(&self.pool)
                 .await
-                .map_err($other)?;
-                Ok(result.rows_affected() > 0)
             }
         }
     };

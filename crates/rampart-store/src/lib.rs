@@ -1,36 +1,58 @@
 //! Persistence for Rampart.
 //!
-//! One repository trait per aggregate ([`SecretRepo`], [`IdentityRepo`]), implemented
+//! One repository trait per aggregate ([`SecretRepo`], [`IdentityRepo`],
+//! [`AccessRepo`], [`SessionRepo`], [`AuditRepo`]), implemented
 //! for each database a [`Store`] can be opened on. The database is chosen by
 //! URL: `sqlite://PATH` (embedded, the default) or `postgres://...` (for
 //! several server replicas). Migrations are embedded in the binary and run
 //! when a store is opened. Both implementations pass the same test suite
-//! (`tests/repo.rs`, `tests/identity.rs`).
+//! (`tests/repo.rs`, `tests/identity.rs`, `tests/access.rs`).
 //!
 //! This crate stores bytes and metadata; it deliberately knows nothing about
 //! cryptography. Secret rows arrive here already sealed by `rampart-secrets`,
 //! and the repository never sees a plaintext value or a key-encryption key.
 //!
+//! Writes that change what a credential or principal may do advance a
+//! security generation in the same transaction
+//! ([`AccessRepo::generation`]), so server replicas know when their cached
+//! decisions are stale; on PostgreSQL the commit also notifies them
+//! ([`Store::watch_security`]). Deleting a scope or a principal removes
+//! everything that hangs off it in one transaction. The audit log is
+//! append-only (database triggers) and serialises appenders per account.
+//!
 //! Entry points: [`Store::connect`] (by URL), [`Store::open_sqlite`] (by
-//! path) or [`Store::open_postgres`], then the [`SecretRepo`] methods on the
-//! returned [`Store`].
+//! path) or [`Store::open_postgres`], then the repository traits' methods on
+//! the returned [`Store`].
 
 #![forbid(unsafe_code)]
 
+mod access;
+mod access_sql;
+mod audit;
+mod audit_sql;
 mod identity;
 mod identity_sql;
 mod postgres;
 mod rows;
 mod secrets;
+mod sessions;
+mod sessions_sql;
 mod sqlite;
+mod write_sql;
 
 use std::path::{Path, PathBuf};
 
+pub use access::{
+    AccessObject, AccessRepo, ApiKey, Membership, ObjectKind, Precondition, ScopeKey,
+    ServiceAccount,
+};
+pub use audit::{Appended, AuditFilter, AuditHead, AuditRepo, AuditRow};
 pub use identity::{Account, ApiToken, IdentityRepo, Organization, Project, TokenOwner, User};
-pub use postgres::PgStore;
+pub use postgres::{PgStore, SecurityWatch};
 pub use secrets::{
     NewSecretVersion, Rewrap, SecretMeta, SecretName, SecretRepo, StoredVersion, WrappedKey,
 };
+pub use sessions::{Session, SessionRepo};
 pub use sqlite::SqliteStore;
 
 /// What went wrong talking to the database.
@@ -117,6 +139,17 @@ impl Store {
         Ok(Store::Postgres(PgStore::open(url).await?))
     }
 
+    /// A subscription to security-generation changes made by other
+    /// processes: on PostgreSQL, a `LISTEN rampart_security` connection;
+    /// `None` on SQLite (one process owns the file; poll
+    /// [`AccessRepo::generation`] to notice another process's writes).
+    pub async fn watch_security(&self) -> Result<Option<SecurityWatch>, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(None),
+            Store::Postgres(store) => store.watch_security().await.map(Some),
+        }
+    }
+
     /// Closes every connection, so the database files are complete on disk.
     pub async fn close(&self) {
         match self {
@@ -177,10 +210,10 @@ impl SecretRepo for Store {
     }
 }
 
-/// Forwards each listed `IdentityRepo` method to the database behind a [`Store`].
-macro_rules! dispatch_identity {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
-        impl IdentityRepo for Store {
+/// Forwards each listed method of a repository trait to the database behind a [`Store`].
+macro_rules! dispatch {
+    ($trait:ident { $($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)* }) => {
+        impl $trait for Store {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$out, StoreError> {
                     match self {
@@ -193,28 +226,123 @@ macro_rules! dispatch_identity {
     };
 }
 
-dispatch_identity! {
+dispatch! { IdentityRepo {
     create_account(account: &Account) -> ();
     account(identifier: &str) -> Option<Account>;
     create_organization(org: &Organization) -> ();
     organization(account: &str, identifier: &str) -> Option<Organization>;
     organizations(account: &str) -> Vec<Organization>;
     delete_organization(account: &str, identifier: &str) -> bool;
+    update_organization(org: &Organization) -> bool;
     create_project(project: &Project) -> ();
     project(account: &str, org: &str, identifier: &str) -> Option<Project>;
     projects(account: &str, org: &str) -> Vec<Project>;
     delete_project(account: &str, org: &str, identifier: &str) -> bool;
+    update_project(project: &Project) -> bool;
+    update_account(account: &Account) -> bool;
+    accounts() -> Vec<Account>;
+    delete_account(identifier: &str) -> bool;
     create_user(user: &User) -> ();
     user(id: &str) -> Option<User>;
     user_by_email(account: &str, email: &str) -> Option<User>;
-    set_password_hash(id: &str, password_hash: &str, at_ms: i64) -> bool;
+    users(account: &str) -> Vec<User>;
+    update_user_profile(id: &str, display_name: &str, disabled: bool, at_ms: i64) -> bool;
+    delete_user(id: &str) -> bool;
+    set_password_hash(id: &str, password_hash: &str, must_change_password: bool, at_ms: i64) -> bool;
+    set_login_state(id: &str, expected: Option<&str>, new: Option<&str>) -> bool;
+    set_totp_pending(id: &str, sealed: Option<&[u8]>, at_ms: i64) -> bool;
+    set_recovery_codes(id: &str, recovery_codes: &[u8], at_ms: i64) -> bool;
     set_totp(id: &str, totp_secret_sealed: &[u8], recovery_codes: &[u8], at_ms: i64) -> bool;
     clear_totp(id: &str, at_ms: i64) -> bool;
     advance_totp_step(id: &str, step: i64) -> bool;
     insert_token(token: &ApiToken) -> ();
     token(token_id: &str) -> Option<ApiToken>;
     tokens_of(owner: &TokenOwner) -> Vec<ApiToken>;
+    tokens_of_key(owner: &TokenOwner, api_key: &str) -> Vec<ApiToken>;
+    rotate_token(old_token_id: &str, grace_end_ms: i64, new: &ApiToken) -> bool;
     revoke_token(token_id: &str, at_ms: i64) -> bool;
     touch_token(token_id: &str, at_ms: i64) -> bool;
     set_token_grace_end(token_id: &str, grace_end_ms: i64) -> bool;
+}}
+
+dispatch! { AccessRepo {
+    put_object(object: &AccessObject, precondition: Precondition) -> i64;
+    object(scope: &ScopeKey, kind: ObjectKind, identifier: &str) -> Option<AccessObject>;
+    objects(scope: &ScopeKey, kind: ObjectKind) -> Vec<AccessObject>;
+    all_objects(kind: ObjectKind) -> Vec<AccessObject>;
+    delete_object(scope: &ScopeKey, kind: ObjectKind, identifier: &str) -> bool;
+    add_member(membership: &Membership) -> bool;
+    remove_member(membership: &Membership) -> bool;
+    members(scope: &ScopeKey, group: &str) -> Vec<String>;
+    all_memberships() -> Vec<Membership>;
+    create_service_account(account: &ServiceAccount) -> ();
+    service_account(id: &str) -> Option<ServiceAccount>;
+    service_account_by_identifier(scope: &ScopeKey, identifier: &str) -> Option<ServiceAccount>;
+    service_accounts(scope: &ScopeKey) -> Vec<ServiceAccount>;
+    update_service_account(account: &ServiceAccount) -> bool;
+    delete_service_account(id: &str) -> bool;
+    create_api_key(key: &ApiKey) -> ();
+    api_key(owner: &TokenOwner, identifier: &str) -> Option<ApiKey>;
+    api_keys_of(owner: &TokenOwner) -> Vec<ApiKey>;
+    delete_api_key(owner: &TokenOwner, identifier: &str) -> bool;
+    generation() -> i64;
+}}
+
+dispatch! { SessionRepo {
+    insert_session(session: &Session) -> ();
+    session(id_hash: &str) -> Option<Session>;
+    touch_session(id_hash: &str, at_ms: i64) -> bool;
+    set_session_stage(id_hash: &str, stage: &str) -> bool;
+    revoke_session(id_hash: &str, at_ms: i64) -> bool;
+    revoke_sessions_of(user_id: &str, keep: Option<&str>, at_ms: i64) -> u64;
+    delete_ended_sessions(before_ms: i64) -> u64;
+}}
+
+impl AuditRepo for Store {
+    async fn append_audit<F>(&self, account: &str, build: F) -> Result<AuditRow, StoreError>
+    where
+        F: FnOnce(Option<AuditHead>) -> Result<Appended, String> + Send,
+    {
+        match self {
+            Store::Sqlite(store) => store.append_audit(account, build).await,
+            Store::Postgres(store) => store.append_audit(account, build).await,
+        }
+    }
+
+    async fn audit_head(&self, account: &str) -> Result<Option<AuditHead>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.audit_head(account).await,
+            Store::Postgres(store) => store.audit_head(account).await,
+        }
+    }
+
+    async fn audit_query(
+        &self,
+        account: &str,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.audit_query(account, filter).await,
+            Store::Postgres(store) => store.audit_query(account, filter).await,
+        }
+    }
+
+    async fn audit_range(
+        &self,
+        account: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.audit_range(account, after_seq, limit).await,
+            Store::Postgres(store) => store.audit_range(account, after_seq, limit).await,
+        }
+    }
+
+    async fn audit_accounts(&self) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Sqlite(store) => store.audit_accounts().await,
+            Store::Postgres(store) => store.audit_accounts().await,
+        }
+    }
 }

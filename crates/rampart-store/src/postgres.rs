@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, Postgres, Transaction};
 
 use crate::StoreError;
 use crate::rows::{VERSION_COLUMNS, column, meta_of, stored_of, wrapped_of};
@@ -24,6 +24,10 @@ const MAX_CONNECTIONS: u32 = 16;
 /// How long an operation waits for a free connection or a lock held by
 /// another writer before failing (the SQLite store's busy timeout).
 const WAIT: Duration = Duration::from_secs(10);
+
+/// The channel every security write notifies at commit, with the new
+/// generation as the payload.
+const SECURITY_CHANNEL: &str = "rampart_security";
 
 /// SQLSTATEs that mean "another transaction got in the way; run it again":
 /// serialization_failure, deadlock_detected, lock_not_available.
@@ -90,6 +94,98 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Subscribes to security-generation changes committed by any replica
+    /// (see [`SecurityWatch`]). The watch has a connection of its own,
+    /// outside the store's pool: it holds it for as long as it lives, so it
+    /// neither takes one of the store's connections nor holds up
+    /// [`PgStore::close`].
+    pub async fn watch_security(&self) -> Result<SecurityWatch, StoreError> {
+        let connect_error = |source| StoreError::PostgresConnect {
+            url: self.url.clone(),
+            source,
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WAIT)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_with(PgConnectOptions::clone(&self.pool.connect_options()))
+            .await
+            .map_err(connect_error)?;
+        let mut listener = PgListener::connect_with(&pool)
+            .await
+            .map_err(connect_error)?;
+        listener.listen(SECURITY_CHANNEL).await.map_err(classify)?;
+        Ok(SecurityWatch { listener })
+    }
+
+    /// A write transaction; waiting for another writer's locks is bounded
+    /// (a timeout is a [`StoreError::Conflict`], to retry).
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(classify)?;
+        sqlx::query("SET LOCAL lock_timeout = '10s'")
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        Ok(tx)
+    }
+
+    /// A write transaction that has advanced the security generation and
+    /// queued its notification (delivered at commit, dropped on rollback);
+    /// see [`crate::write_sql`].
+    async fn begin_security(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let generation: i64 = sqlx::query_scalar(crate::write_sql::BUMP_GENERATION)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?
+            .ok_or_else(crate::write_sql::no_generation)?;
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(SECURITY_CHANNEL)
+            .bind(generation.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        Ok(tx)
+    }
+}
+
+/// A `LISTEN rampart_security` subscription: [`SecurityWatch::changed`]
+/// yields the security generation each time a replica commits a security
+/// write, so caches can be dropped at once instead of at the next poll.
+///
+/// A dropped connection is re-established by sqlx's [`PgListener`] (which
+/// listens again), but notifications sent meanwhile are lost; `changed`
+/// then reports the generation read afresh. While the server is unreachable
+/// `changed` fails, and nothing is heard. So the caller should also poll
+/// [`AccessRepo::generation`](crate::AccessRepo::generation) now and then,
+/// and treat this watch as the fast path.
+#[derive(Debug)]
+pub struct SecurityWatch {
+    listener: PgListener,
+}
+
+impl SecurityWatch {
+    /// Waits for the next security write and returns the generation it
+    /// committed; after a reconnection, the current generation (which may
+    /// be one already seen). Generations only grow, so compare and keep the
+    /// largest.
+    pub async fn changed(&mut self) -> Result<i64, StoreError> {
+        match self.listener.try_recv().await.map_err(classify)? {
+            Some(notification) => notification.payload().parse().map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "a notification on channel {SECURITY_CHANNEL} carries `{}`, not a generation",
+                    notification.payload()
+                ))
+            }),
+            None => sqlx::query_scalar(crate::write_sql::GENERATION)
+                .fetch_optional(&mut self.listener)
+                .await
+                .map_err(classify)?
+                .ok_or_else(crate::write_sql::no_generation),
+        }
+    }
 }
 
 /// `url` with the password (in the user info or a `password=` parameter)
@@ -140,7 +236,11 @@ fn classify(error: sqlx::Error) -> StoreError {
     error.into()
 }
 
+crate::write_sql::write_helpers!(PgStore, Postgres, classify);
 crate::identity_sql::identity_repo!(PgStore, classify);
+crate::access_sql::access_repo!(PgStore, classify);
+crate::sessions_sql::session_repo!(PgStore, classify);
+crate::audit_sql::audit_repo!(PgStore, Postgres, classify, " FOR UPDATE");
 
 impl SecretRepo for PgStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {

@@ -15,7 +15,7 @@ pub(crate) fn column(part: Option<&String>) -> &str {
     part.map_or("", String::as_str)
 }
 
-fn optional(value: String) -> Option<String> {
+pub(crate) fn optional(value: String) -> Option<String> {
     (!value.is_empty()).then_some(value)
 }
 

@@ -9,6 +9,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Sqlite, Transaction};
 
 use crate::StoreError;
 use crate::rows::{VERSION_COLUMNS, column, meta_of, stored_of, wrapped_of};
@@ -99,7 +100,32 @@ fn prepare_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+impl SqliteStore {
+    /// A write transaction. IMMEDIATE takes the database's write lock up
+    /// front (waiting up to the busy timeout), so what the transaction reads
+    /// cannot change before it commits.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// A write transaction that has advanced the security generation (see
+    /// [`crate::write_sql`]). One process owns the file, so no one else
+    /// needs telling.
+    async fn begin_security(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query_scalar::<_, i64>(crate::write_sql::BUMP_GENERATION)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(crate::write_sql::no_generation)?;
+        Ok(tx)
+    }
+}
+
+crate::write_sql::write_helpers!(SqliteStore, Sqlite, StoreError::from);
 crate::identity_sql::identity_repo!(SqliteStore, StoreError::from);
+crate::access_sql::access_repo!(SqliteStore, StoreError::from);
+crate::sessions_sql::session_repo!(SqliteStore, StoreError::from);
+crate::audit_sql::audit_repo!(SqliteStore, Sqlite, StoreError::from, "");
 
 impl SecretRepo for SqliteStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {

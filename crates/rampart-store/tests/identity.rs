@@ -14,6 +14,11 @@ on_both!(
     users_by_id_and_email_with_password_and_totp,
     tokens_lookup_list_revoke_and_touch,
     identity_rows_survive_a_reopen,
+    accounts_are_listed_and_renamed,
+    orgs_and_projects_are_renamed,
+    users_are_listed_updated_and_deleted,
+    password_flag_login_state_and_totp_bookkeeping,
+    token_fields_round_trip,
 );
 
 mod suite {
@@ -64,6 +69,9 @@ mod suite {
             totp_secret_sealed: None,
             totp_last_step: None,
             recovery_codes: None,
+            totp_pending_sealed: None,
+            must_change_password: false,
+            login_state: None,
             disabled: false,
             created_at_ms: 10,
             updated_at_ms: 10,
@@ -77,7 +85,11 @@ mod suite {
             org: Some("o".into()),
             project: None,
             owner,
+            // Tokens from before API keys have none.
+            api_key: String::new(),
             name: format!("token {id}"),
+            description: format!("what {id} is for"),
+            permissions: None,
             hash: vec![0, 0xff, 7, 0],
             created_at_ms: created,
             expires_at_ms: Some(created + 1000),
@@ -222,13 +234,13 @@ mod suite {
 
         assert!(
             store
-                .set_password_hash("u1", "$argon2id$new", 20)
+                .set_password_hash("u1", "$argon2id$new", false, 20)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .set_password_hash("missing", "$argon2id$new", 20)
+                .set_password_hash("missing", "$argon2id$new", false, 20)
                 .await
                 .unwrap()
         );
@@ -380,5 +392,247 @@ mod suite {
         assert_eq!(again.account("acc").await.unwrap(), Some(account("acc")));
         assert_eq!(again.token("tok").await.unwrap().unwrap().token_id, "tok");
         again.close().await;
+    }
+
+    pub async fn accounts_are_listed_and_renamed(store: Store, _url: String) {
+        assert!(store.accounts().await.unwrap().is_empty());
+        for a in ["b", "A", "a"] {
+            store.create_account(&account(a)).await.unwrap();
+        }
+        let listed: Vec<_> = store
+            .accounts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.identifier)
+            .collect();
+        assert_eq!(listed, ["A", "a", "b"], "byte-wise order");
+
+        let renamed = Account {
+            name: "Renamed".into(),
+            // Neither the key nor the creation time changes.
+            created_at_ms: 1,
+            ..account("a")
+        };
+        assert!(store.update_account(&renamed).await.unwrap());
+        let stored = store.account("a").await.unwrap().unwrap();
+        assert_eq!(
+            (stored.name.as_str(), stored.created_at_ms),
+            ("Renamed", account("a").created_at_ms)
+        );
+        assert!(!store.update_account(&account("nope")).await.unwrap());
+        assert_eq!(store.account("b").await.unwrap(), Some(account("b")));
+    }
+
+    pub async fn orgs_and_projects_are_renamed(store: Store, _url: String) {
+        store.create_account(&account("acc")).await.unwrap();
+        store.create_organization(&org("acc", "o")).await.unwrap();
+        store.create_organization(&org("acc", "o2")).await.unwrap();
+        store
+            .create_project(&project("acc", "o", "p"))
+            .await
+            .unwrap();
+
+        let changed = Organization {
+            name: "New name".into(),
+            description: "new description".into(),
+            ..org("acc", "o")
+        };
+        assert!(store.update_organization(&changed).await.unwrap());
+        assert_eq!(store.organization("acc", "o").await.unwrap(), Some(changed));
+        assert_eq!(
+            store.organization("acc", "o2").await.unwrap(),
+            Some(org("acc", "o2"))
+        );
+        assert!(
+            !store
+                .update_organization(&org("acc", "missing"))
+                .await
+                .unwrap()
+        );
+
+        let changed = Project {
+            name: "P".into(),
+            description: "about p".into(),
+            ..project("acc", "o", "p")
+        };
+        assert!(store.update_project(&changed).await.unwrap());
+        assert_eq!(store.project("acc", "o", "p").await.unwrap(), Some(changed));
+        assert!(
+            !store
+                .update_project(&project("acc", "o2", "p"))
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn users_are_listed_updated_and_deleted(store: Store, _url: String) {
+        store.create_account(&account("a1")).await.unwrap();
+        store.create_account(&account("a2")).await.unwrap();
+        store
+            .create_user(&user("a1", "u1", "zoe@example.com"))
+            .await
+            .unwrap();
+        store
+            .create_user(&user("a1", "u2", "ada@example.com"))
+            .await
+            .unwrap();
+        store
+            .create_user(&user("a2", "u3", "bob@example.com"))
+            .await
+            .unwrap();
+        let listed: Vec<_> = store
+            .users("a1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        assert_eq!(listed, ["u2", "u1"], "by e-mail address");
+
+        assert!(
+            store
+                .update_user_profile("u1", "Zoë", true, 50)
+                .await
+                .unwrap()
+        );
+        let updated = store.user("u1").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                updated.display_name.as_str(),
+                updated.disabled,
+                updated.updated_at_ms
+            ),
+            ("Zoë", true, 50)
+        );
+        assert_eq!(updated.email, "zoe@example.com");
+        assert!(
+            !store
+                .update_user_profile("missing", "X", false, 50)
+                .await
+                .unwrap()
+        );
+
+        assert!(store.delete_user("u1").await.unwrap());
+        assert!(!store.delete_user("u1").await.unwrap());
+        assert_eq!(store.user("u1").await.unwrap(), None);
+        assert_eq!(store.users("a1").await.unwrap().len(), 1);
+        assert_eq!(store.users("a2").await.unwrap().len(), 1);
+        // The address is free again.
+        store
+            .create_user(&user("a1", "u4", "zoe@example.com"))
+            .await
+            .unwrap();
+    }
+
+    pub async fn password_flag_login_state_and_totp_bookkeeping(store: Store, _url: String) {
+        store.create_account(&account("acc")).await.unwrap();
+        store
+            .create_user(&user("acc", "u", "u@example.com"))
+            .await
+            .unwrap();
+
+        // A one-time password forces a change; the user's own clears it.
+        assert!(
+            store
+                .set_password_hash("u", "$argon2id$otp", true, 20)
+                .await
+                .unwrap()
+        );
+        assert!(store.user("u").await.unwrap().unwrap().must_change_password);
+        assert!(
+            store
+                .set_password_hash("u", "$argon2id$own", false, 21)
+                .await
+                .unwrap()
+        );
+        assert!(!store.user("u").await.unwrap().unwrap().must_change_password);
+
+        // Compare-and-swap, None-aware on both sides.
+        assert!(
+            !store
+                .set_login_state("u", Some("x"), Some("y"))
+                .await
+                .unwrap()
+        );
+        assert!(store.set_login_state("u", None, Some("f=1")).await.unwrap());
+        assert!(
+            !store.set_login_state("u", None, Some("f=1")).await.unwrap(),
+            "a stale expectation loses"
+        );
+        assert!(
+            store
+                .set_login_state("u", Some("f=1"), Some("f=2"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .user("u")
+                .await
+                .unwrap()
+                .unwrap()
+                .login_state
+                .as_deref(),
+            Some("f=2")
+        );
+        assert!(store.set_login_state("u", Some("f=2"), None).await.unwrap());
+        assert_eq!(store.user("u").await.unwrap().unwrap().login_state, None);
+        assert!(!store.set_login_state("missing", None, None).await.unwrap());
+
+        // Pending seed: stored, cleared, then cleared by the enrolment.
+        assert!(store.set_totp_pending("u", Some(b"P1"), 30).await.unwrap());
+        let pending = store.user("u").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                pending.totp_pending_sealed.as_deref(),
+                pending.updated_at_ms
+            ),
+            (Some(b"P1".as_slice()), 30)
+        );
+        assert!(store.set_totp_pending("u", None, 31).await.unwrap());
+        assert_eq!(
+            store.user("u").await.unwrap().unwrap().totp_pending_sealed,
+            None
+        );
+        assert!(!store.set_totp_pending("missing", None, 31).await.unwrap());
+        store.set_totp_pending("u", Some(b"P2"), 32).await.unwrap();
+        assert!(store.set_totp("u", b"SEED", b"codes", 33).await.unwrap());
+        let enrolled = store.user("u").await.unwrap().unwrap();
+        assert_eq!(enrolled.totp_pending_sealed, None, "enrolment clears it");
+        assert_eq!(
+            enrolled.totp_secret_sealed.as_deref(),
+            Some(b"SEED".as_slice())
+        );
+
+        assert!(store.set_recovery_codes("u", b"fewer", 34).await.unwrap());
+        let used = store.user("u").await.unwrap().unwrap();
+        assert_eq!(
+            (used.recovery_codes.as_deref(), used.updated_at_ms),
+            (Some(b"fewer".as_slice()), 34)
+        );
+        assert!(!store.set_recovery_codes("missing", b"x", 34).await.unwrap());
+
+        store.set_totp_pending("u", Some(b"P3"), 35).await.unwrap();
+        assert!(store.clear_totp("u", 36).await.unwrap());
+        let cleared = store.user("u").await.unwrap().unwrap();
+        assert_eq!(
+            (cleared.totp_secret_sealed, cleared.totp_pending_sealed),
+            (None, None),
+            "clearing TOTP clears a pending seed too"
+        );
+        let shown = format!("{:?}", store.user("u").await.unwrap().unwrap());
+        assert!(shown.contains("totp_pending: false"), "{shown}");
+    }
+
+    pub async fn token_fields_round_trip(store: Store, _url: String) {
+        store.create_account(&account("acc")).await.unwrap();
+        let mut narrow = token("tok", TokenOwner::User("u".into()), 1);
+        narrow.permissions = Some(r#"["pipeline_view"]"#.into());
+        narrow.description = "CI read-only".into();
+        store.insert_token(&narrow).await.unwrap();
+        assert_eq!(store.token("tok").await.unwrap(), Some(narrow));
+        let shown = format!("{:?}", store.token("tok").await.unwrap().unwrap());
+        assert!(shown.contains("pipeline_view"), "{shown}");
     }
 }

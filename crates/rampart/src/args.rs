@@ -37,8 +37,34 @@ pub enum Command {
     Secret(SecretCommand),
     /// Mask secrets in a log: filter stdin to stdout with the same masker `rampart run` uses.
     Mask(MaskArgs),
-    /// Start the HTTP API server (health, readiness, OpenAPI; no persistence or auth yet).
+    /// Start the HTTP API server: accounts, users, 2FA, RBAC, API tokens, IP allowlists, audit.
     Server(ServerArgs),
+    /// Inspect the server's audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute every account's audit hash chain; exit 1 if any record was modified,
+    /// deleted, inserted or reordered, or the tail was cut off.
+    Verify(DatabaseArgs),
+}
+
+/// Which server database to read.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// The server's data directory (its SQLite database when no --database-url is given).
+    #[arg(
+        long,
+        env = "RAMPART_DATA_DIR",
+        value_name = "DIR",
+        default_value = "./rampart-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL, `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`.
+    #[arg(long, env = "RAMPART_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 /// Where the local state (run records, the secret database) lives.
@@ -146,18 +172,29 @@ pub struct ServerArgs {
         default_value = "127.0.0.1:8080"
     )]
     pub listen: std::net::SocketAddr,
-    /// Data directory (created 0700).
+    /// Data directory (created 0700), and database: the SQLite file `rampart.db` in the data
+    /// directory unless --database-url names another (`postgres://...` to share one database
+    /// between replicas). The data directory also holds the keys (token-pepper.key, master.key)
+    /// unless RAMPART_TOKEN_PEPPER and RAMPART_MASTER_KEY are set; replicas must share both.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// E-mail address (login name) of the administrator created at first start.
     #[arg(
         long,
-        env = "RAMPART_DATA_DIR",
-        value_name = "DIR",
-        default_value = "./rampart-data"
+        env = "RAMPART_ADMIN_EMAIL",
+        value_name = "EMAIL",
+        default_value = "admin@localhost"
     )]
-    pub data_dir: PathBuf,
-    /// Database URL, `sqlite://PATH` or `postgres://USER@HOST/DB`. Checked and reported only:
-    /// this version keeps no data yet.
-    #[arg(long, env = "RAMPART_DATABASE_URL", value_name = "URL")]
-    pub database_url: Option<String>,
+    pub admin_email: String,
+    /// A reverse proxy (address or CIDR) whose X-Forwarded-For header is believed; repeatable.
+    /// Without it the TCP peer is the client, whatever the header says.
+    #[arg(
+        long = "trusted-proxy",
+        env = "RAMPART_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
     /// PEM certificate chain: with --tls-key, serve HTTPS only.
     #[arg(
         long,

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod audit_cmd;
 mod codebase;
 mod mask_cmd;
 mod record;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Command::Secret(command) => secret_cmd::secret(command),
         Command::Mask(args) => mask_cmd::mask(&args),
         Command::Server(args) => server_cmd::server(args),
+        Command::Audit(command) => audit_cmd::audit(command),
     };
     match result {
         Ok(code) => code,

@@ -372,6 +372,10 @@ pub struct Principal {
     /// A token's narrowing: when set, only these permissions can be allowed,
     /// and only if the bindings also allow them.
     pub allowed_permissions: Option<BTreeSet<Permission>>,
+    /// A token's scope: when set, only resources at this scope or inside it
+    /// can be allowed (a project's service-account token stays in its
+    /// project, whatever its owner is bound to).
+    pub scope_limit: Option<Scope>,
 }
 
 impl Principal {
@@ -381,6 +385,7 @@ impl Principal {
             id: id.into(),
             groups: BTreeSet::new(),
             allowed_permissions: None,
+            scope_limit: None,
         }
     }
 
@@ -574,6 +579,8 @@ pub enum DenyReason {
     PermissionNotForResourceType,
     /// The caller's token is narrowed to a set without this permission.
     NarrowedByToken,
+    /// The resource lies outside the caller's token's scope.
+    OutsideTokenScope,
     /// No role binding grants the permission on the resource.
     NoMatchingBinding,
 }
@@ -603,7 +610,8 @@ impl Decision {
 /// Additive and deny by default: allowed when any binding for the principal
 /// (directly or through a user group) has a role holding the permission and a
 /// resource group containing the resource — and, for a narrowed token, the
-/// permission is in the token's set.
+/// permission is in the token's set, and for a scoped token, the resource is
+/// in its scope.
 pub fn check(
     policy: &Policy,
     principal: &Principal,
@@ -620,6 +628,13 @@ pub fn check(
     {
         return Decision::Denied {
             reason: DenyReason::NarrowedByToken,
+        };
+    }
+    if let Some(limit) = &principal.scope_limit
+        && !limit.contains(&resource.scope)
+    {
+        return Decision::Denied {
+            reason: DenyReason::OutsideTokenScope,
         };
     }
     for binding in &policy.bindings {

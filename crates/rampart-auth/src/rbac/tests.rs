@@ -476,6 +476,50 @@ fn user_and_service_account_bindings_do_not_mix() {
 }
 
 #[test]
+fn a_scoped_token_stays_inside_its_scope() {
+    let mut policy = Policy::new();
+    policy
+        .add_binding(bind(
+            "b",
+            acc(),
+            user("alice"),
+            "_account_admin",
+            "_all_resources_including_child_scopes",
+        ))
+        .unwrap();
+    let mut token = Principal::user("alice");
+    token.scope_limit = Some(p1());
+    let pipeline = |scope: Scope| res(ResourceType::Pipeline, scope, "pl");
+    assert!(check(&policy, &token, Permission::PipelineView, &pipeline(p1())).is_allowed());
+    assert!(
+        check(
+            &policy,
+            &token,
+            Permission::ProjectView,
+            &Resource::of_scope(p1())
+        )
+        .is_allowed(),
+        "its own project is inside its scope"
+    );
+    for outside in [p2(), p3(), o1(), acc()] {
+        assert_eq!(
+            check(
+                &policy,
+                &token,
+                Permission::PipelineView,
+                &pipeline(outside)
+            ),
+            Decision::Denied {
+                reason: DenyReason::OutsideTokenScope
+            }
+        );
+    }
+    // Without the limit the owner's bindings reach everywhere.
+    token.scope_limit = None;
+    assert!(check(&policy, &token, Permission::PipelineView, &pipeline(p3())).is_allowed());
+}
+
+#[test]
 fn narrowing_never_widens() {
     let mut policy = Policy::new();
     policy
