@@ -250,10 +250,9 @@ impl AccessCache {
     /// Runs until the process ends: polls the generation, listens for other
     /// replicas' changes (PostgreSQL), flushes token uses.
     pub async fn maintain(self: Arc<Self>) {
-        let listener = {
-            let cache = self.clone();
-            tokio::spawn(async move { cache.listen().await })
-        };
+        // The listener logs why, if it ever gives up; polling carries on regardless.
+        let cache = self.clone();
+        tokio::spawn(async move { cache.listen().await });
         let mut poll = tokio::time::interval(POLL_EVERY);
         let mut flush = tokio::time::interval(FLUSH_EVERY);
         loop {
@@ -263,9 +262,6 @@ impl AccessCache {
                     Err(error) => tracing::warn!(%error, "cannot read the security generation"),
                 },
                 _ = flush.tick() => self.flush_last_used().await,
-            }
-            if listener.is_finished() {
-                tracing::warn!("the security-change listener stopped; polling only");
             }
         }
     }

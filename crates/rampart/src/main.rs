@@ -39,8 +39,24 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("rampart: error: {error:#}");
+            eprintln!("rampart: error: {}", describe(&error));
             ExitCode::from(args::EXIT_USAGE)
         }
     }
+}
+
+/// The error and its causes, each once: many of our errors already quote
+/// their cause in their own message, so a cause the text holds is skipped.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&message);
+        }
+    }
+    text
 }

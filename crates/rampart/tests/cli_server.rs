@@ -13,19 +13,40 @@ fn server_serves_health_and_stops_cleanly_on_sigterm() {
     let mut child = common::rampart()
         .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&data)
-        .args(["--database-url", "postgres://ci:hunter2@127.0.0.1/rampart"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let mut next_line = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        line
+    };
+    let line = next_line();
     let addr = line
         .trim()
         .strip_prefix("listening on http://")
         .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
         .to_string();
+
+    // First start: the administrator's one-time password, printed once and
+    // kept in a 0600 file until they choose their own.
+    let announcement = next_line();
+    let password = announcement
+        .trim()
+        .rsplit_once("one-time password: ")
+        .unwrap_or_else(|| panic!("no one-time password announced: {announcement:?}"))
+        .1
+        .to_string();
+    assert!(announcement.contains("admin@localhost"), "{announcement}");
+    let password_file = data.join("initial-admin-password");
+    assert!(next_line().contains(&password_file.display().to_string()));
+    assert!(
+        std::fs::read_to_string(&password_file)
+            .unwrap()
+            .contains(&password)
+    );
 
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&data).unwrap().permissions().mode();
@@ -58,14 +79,43 @@ fn server_serves_health_and_stops_cleanly_on_sigterm() {
         stderr.contains("/healthz"),
         "one log line per request: {stderr}"
     );
-    assert!(stderr.contains("postgres://ci:***@"), "{stderr}");
     assert!(
-        !stderr.contains("hunter2"),
-        "the password never reaches the log: {stderr}"
+        !stderr.contains(&password),
+        "the one-time password stays out of the log: {stderr}"
     );
     assert!(
         TcpStream::connect(&addr).is_err(),
         "nothing listens after exit"
+    );
+}
+
+#[test]
+fn server_reports_an_unreachable_database_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = common::rampart()
+        .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        // Port 9 (discard) on loopback: nothing answers PostgreSQL there.
+        .args([
+            "--database-url",
+            "postgres://ci:hunter2@127.0.0.1:9/rampart",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("postgres://ci:***@127.0.0.1:9/rampart"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password never reaches the log: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("cannot connect").count(),
+        1,
+        "each cause is said once: {stderr}"
     );
 }
 
