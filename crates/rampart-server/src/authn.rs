@@ -35,7 +35,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// Routes anyone may call: health, the API description, login.
-const PUBLIC: &[&str] = &[
+pub(crate) const PUBLIC: &[&str] = &[
     "/healthz",
     "/readyz",
     "/api/openapi.json",

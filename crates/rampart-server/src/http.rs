@@ -73,11 +73,17 @@ impl utoipa::Modify for Security {
     }
 }
 
-/// The error statuses any operation may answer with, each with the
-/// `ErrorBody` shape: documented once for all, so the document matches
-/// what the layers (gate, body limit, timeout, catch-panic) can return.
-fn add_error_responses(doc: &mut utoipa::openapi::OpenApi) {
+/// What the gate and the layers do to every operation, documented once for
+/// all so the document matches: the credentials it takes (none on the
+/// public routes), and the error statuses it may answer with, each with the
+/// `ErrorBody` shape (gate, body limit, timeout, catch-panic).
+fn document_gate(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let credentials: Vec<SecurityRequirement> = ["api_key", "bearer", "session"]
+        .into_iter()
+        .map(|scheme| SecurityRequirement::new(scheme, Vec::<String>::new()))
+        .collect();
     let statuses = [
         ("400", "The request is malformed or breaks a rule"),
         (
@@ -99,7 +105,8 @@ fn add_error_responses(doc: &mut utoipa::openapi::OpenApi) {
         ),
         ("503", "Starting or shutting down"),
     ];
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let public = crate::authn::PUBLIC.contains(&path.as_str());
         for operation in [
             &mut item.get,
             &mut item.put,
@@ -110,6 +117,11 @@ fn add_error_responses(doc: &mut utoipa::openapi::OpenApi) {
         .into_iter()
         .flatten()
         {
+            operation.security = Some(if public {
+                vec![SecurityRequirement::default()]
+            } else {
+                credentials.clone()
+            });
             for (status, description) in statuses {
                 operation
                     .responses
@@ -144,7 +156,7 @@ fn documented() -> OpenApiRouter<AppState> {
 /// The OpenAPI 3 document of the whole API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = documented().split_for_parts().1;
-    add_error_responses(&mut doc);
+    document_gate(&mut doc);
     doc
 }
 
@@ -157,7 +169,7 @@ pub(crate) fn app(
     extra: Router<AppState>,
 ) -> Router {
     let (routes, mut doc) = documented().split_for_parts();
-    add_error_responses(&mut doc);
+    document_gate(&mut doc);
     let openapi = serde_json::to_string(&doc).unwrap_or_else(|error| {
         tracing::error!(%error, "cannot render the OpenAPI document");
         String::from("{}")

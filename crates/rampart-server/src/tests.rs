@@ -263,10 +263,31 @@ async fn openapi_document_lists_every_route() {
     for field in ["code", "message", "request_id"] {
         assert!(schemas["ErrorBody"]["properties"].get(field).is_some());
     }
-    // Every operation documents a success and the shared error responses,
-    // and every reference resolves.
+    // Every operation has its own id, documents a success, the shared error
+    // responses and the credentials it takes; every reference resolves.
+    let mut ids = std::collections::BTreeSet::new();
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id), "operationId {id} is used twice");
+            let schemes: Vec<&str> = operation["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|requirement| requirement.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            let public = [
+                "/healthz",
+                "/readyz",
+                "/api/openapi.json",
+                "/api/auth/login",
+            ];
+            if public.contains(&path.as_str()) {
+                assert!(schemes.is_empty(), "{method} {path} is public: {schemes:?}");
+            } else {
+                assert_eq!(schemes, ["api_key", "bearer", "session"], "{method} {path}");
+            }
             let responses = operation["responses"].as_object().unwrap();
             assert!(
                 responses.keys().any(|s| s.starts_with('2')),

@@ -28,8 +28,12 @@ use crate::scope::{
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_accounts, create_account))
-        .routes(routes!(get_account, update_account, delete_account))
+        .routes(routes!(list_service_accounts, create_service_account))
+        .routes(routes!(
+            get_service_account,
+            update_service_account,
+            delete_service_account
+        ))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -127,7 +131,7 @@ async fn checked(
 
 #[utoipa::path(get, path = "/api/service-accounts", tag = "service accounts", params(ScopeQuery),
     responses((status = 200, description = "Service accounts", body = [ServiceAccountView])))]
-async fn list_accounts(
+async fn list_service_accounts(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ScopeQuery>,
@@ -161,7 +165,7 @@ async fn list_accounts(
 
 #[utoipa::path(post, path = "/api/service-accounts", tag = "service accounts", params(ScopeQuery), request_body = NewServiceAccount,
     responses((status = 201, description = "Created", body = ServiceAccountView)))]
-async fn create_account(
+async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<ScopeQuery>,
@@ -220,7 +224,7 @@ async fn create_account(
 #[utoipa::path(get, path = "/api/service-accounts/{sa}", tag = "service accounts",
     params(ScopeQuery, ("sa" = String, Path, description = "The service account's identifier")),
     responses((status = 200, description = "The service account", body = ServiceAccountView)))]
-async fn get_account(
+async fn get_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(identifier): Path<String>,
@@ -240,7 +244,7 @@ async fn get_account(
 #[utoipa::path(patch, path = "/api/service-accounts/{sa}", tag = "service accounts", request_body = ServiceAccountPatch,
     params(ScopeQuery, ("sa" = String, Path, description = "The service account's identifier")),
     responses((status = 200, description = "Updated", body = ServiceAccountView)))]
-async fn update_account(
+async fn update_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(identifier): Path<String>,
@@ -285,7 +289,7 @@ async fn update_account(
 #[utoipa::path(delete, path = "/api/service-accounts/{sa}", tag = "service accounts",
     params(ScopeQuery, ("sa" = String, Path, description = "The service account's identifier")),
     responses((status = 204, description = "Deleted")))]
-async fn delete_account(
+async fn delete_service_account(
     State(state): State<AppState>,
     caller: Caller,
     Path(identifier): Path<String>,
