@@ -20,8 +20,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
-# pyotp: the independent TOTP implementation rampart-auth's tests compare against.
+# PyPI tools the tests run as independent checkers: pyotp (the TOTP codes
+# the 2FA tests log in with) and schemathesis (fuzzes the server's API
+# against its own OpenAPI document).
 python3 -c 'import pyotp' 2>/dev/null || python3 -m pip install --quiet pyotp
+command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesis
+if ! command -v schemathesis >/dev/null; then
+  echo "error: schemathesis is not on PATH after pip installed it (check pip's scripts directory)" >&2
+  exit 1
+fi
 
 if [ ! -f ../shared/harness-schema/pipeline.json ]; then
   echo "error: ../shared/harness-schema/pipeline.json is missing: the schema test needs the shared folder beside the project" >&2

@@ -256,6 +256,20 @@ pub enum ChainError {
     Encoding { seq: u64, message: String },
 }
 
+impl ChainError {
+    /// How many records, from the first, verified before this problem.
+    pub fn verified_records(&self) -> u64 {
+        match self {
+            ChainError::SeqGap { expected, .. } => expected.saturating_sub(1),
+            ChainError::BrokenLink { seq }
+            | ChainError::HashMismatch { seq }
+            | ChainError::Encoding { seq, .. } => seq.saturating_sub(1),
+            ChainError::Truncated { found, .. } => *found,
+            ChainError::HeadMismatch { seq } => *seq,
+        }
+    }
+}
+
 /// The canonical encoding of an event (see the module docs).
 pub fn canonical_json(event: &AuditEvent) -> Result<String, ChainError> {
     let value = serde_json::to_value(event).map_err(|e| ChainError::Encoding {

@@ -180,18 +180,7 @@ impl AuditLog {
                 let record = Chain::resume(head)
                     .append(event)
                     .map_err(|e| e.to_string())?;
-                let row = AuditRow {
-                    account,
-                    seq: i64::try_from(record.event.seq).map_err(|e| e.to_string())?,
-                    time_ms: record.event.time,
-                    action: name_of(&record.event.action),
-                    actor: actor_key(&record.event.actor),
-                    resource_kind: record.event.resource.kind.clone(),
-                    resource_id: record.event.resource.id.clone(),
-                    outcome: name_of(&record.event.outcome),
-                    source_ip: record.event.source_ip.map(|ip| ip.to_string()),
-                    record: serde_json::to_string(&record).map_err(|e| e.to_string())?,
-                };
+                let row = row_of(&account, &record)?;
                 let head = AuditHead {
                     count: row.seq,
                     last_hash: record.hash.to_string(),
@@ -246,6 +235,44 @@ impl AuditLog {
     }
 }
 
+/// The stored row of a record: the record itself, and copies of its fields
+/// in columns for filtering.
+fn row_of(account: &str, record: &Record) -> Result<AuditRow, String> {
+    Ok(AuditRow {
+        account: account.to_owned(),
+        seq: i64::try_from(record.event.seq).map_err(|e| e.to_string())?,
+        time_ms: record.event.time,
+        action: name_of(&record.event.action),
+        actor: actor_key(&record.event.actor),
+        resource_kind: record.event.resource.kind.clone(),
+        resource_id: record.event.resource.id.clone(),
+        outcome: name_of(&record.event.outcome),
+        source_ip: record.event.source_ip.map(|ip| ip.to_string()),
+        record: serde_json::to_string(record).map_err(|e| e.to_string())?,
+    })
+}
+
+/// The filter columns of `row` that disagree with its record: a query by
+/// them would otherwise find (or miss) events the chain does not vouch for.
+fn altered_columns(row: &AuditRow, record: &Record) -> Vec<&'static str> {
+    let Ok(expected) = row_of(&row.account, record) else {
+        return vec!["seq"];
+    };
+    [
+        ("seq", row.seq == expected.seq),
+        ("time_ms", row.time_ms == expected.time_ms),
+        ("action", row.action == expected.action),
+        ("actor", row.actor == expected.actor),
+        ("resource_kind", row.resource_kind == expected.resource_kind),
+        ("resource_id", row.resource_id == expected.resource_id),
+        ("outcome", row.outcome == expected.outcome),
+        ("source_ip", row.source_ip == expected.source_ip),
+    ]
+    .into_iter()
+    .filter_map(|(column, same)| (!same).then_some(column))
+    .collect()
+}
+
 /// The result of verifying one account's chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
@@ -294,7 +321,21 @@ pub(crate) async fn verify_account(
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
             match serde_json::from_str::<Record>(&row.record) {
-                Ok(record) => records.push(record),
+                Ok(record) => {
+                    let altered = altered_columns(row, &record);
+                    if !altered.is_empty() {
+                        return Ok(ChainReport {
+                            account: account.to_owned(),
+                            records: u64::try_from(row.seq.saturating_sub(1)).unwrap_or(0),
+                            problem: Some(format!(
+                                "audit record seq {}: its {} column(s) disagree with the chained record: they were modified",
+                                row.seq,
+                                altered.join(", ")
+                            )),
+                        });
+                    }
+                    records.push(record);
+                }
                 Err(error) => {
                     return Ok(ChainReport {
                         account: account.to_owned(),
@@ -325,7 +366,7 @@ pub(crate) async fn verify_account(
 fn report(account: &str, records: u64, error: Option<ChainError>) -> ChainReport {
     ChainReport {
         account: account.to_owned(),
-        records,
+        records: error.as_ref().map_or(records, ChainError::verified_records),
         problem: error.map(|e| e.to_string()),
     }
 }

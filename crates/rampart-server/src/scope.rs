@@ -115,6 +115,37 @@ pub(crate) async fn ensure_exists(store: &Store, scope: &Scope) -> Result<(), Ap
     }
 }
 
+/// `scope` and every organization and project inside it that exists now:
+/// where a token of that scope, or a binding whose resource group
+/// includes child scopes, reaches.
+pub(crate) async fn scopes_within(store: &Store, scope: &Scope) -> Result<Vec<Scope>, ApiError> {
+    let account = scope.account_id();
+    let orgs = match scope {
+        Scope::Account { .. } => store
+            .organizations(account)
+            .await?
+            .into_iter()
+            .map(|o| o.identifier)
+            .collect(),
+        Scope::Org { org, .. } => vec![org.clone()],
+        Scope::Project { .. } => Vec::new(),
+    };
+    let mut scopes = vec![scope.clone()];
+    for org in orgs {
+        if scope.level() == rampart_auth::rbac::ScopeLevel::Account {
+            scopes.push(Scope::org(account, org.as_str()));
+        }
+        for project in store.projects(account, &org).await? {
+            scopes.push(Scope::project(
+                account,
+                org.as_str(),
+                project.identifier.as_str(),
+            ));
+        }
+    }
+    Ok(scopes)
+}
+
 /// Harness's identifier rule: a letter or `_`, then letters, digits and
 /// `_`, at most 128 characters.
 pub(crate) fn check_identifier(what: &str, id: &str) -> Result<(), ApiError> {

@@ -67,7 +67,7 @@ pub(crate) struct AuditRecordView {
     pub scope: Option<ScopeView>,
     pub source_ip: Option<String>,
     pub outcome: String,
-    /// Action-specific facts (never a secret).
+    /// Action-specific facts (never a secret); `{}` when there are none.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
     pub prev_hash: String,
@@ -92,7 +92,10 @@ impl From<Record> for AuditRecordView {
             scope: event.scope.as_ref().map(ScopeView::from),
             source_ip: event.source_ip.map(|ip| ip.to_string()),
             outcome: name_of(&event.outcome),
-            details: event.details,
+            details: match event.details {
+                serde_json::Value::Null => serde_json::json!({}),
+                details => details,
+            },
             prev_hash: record.prev_hash.to_string(),
             hash: record.hash.to_string(),
         }

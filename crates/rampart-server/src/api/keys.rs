@@ -18,7 +18,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use rampart_auth::audit::AuditAction;
-use rampart_auth::rbac::{Permission, Principal, Resource, ResourceType, Scope};
+use rampart_auth::rbac::{Permission, PrincipalRef, Resource, ResourceType, Scope};
 use rampart_auth::token;
 use rampart_store::{AccessRepo, ApiKey, ApiToken, IdentityRepo, TokenOwner};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::rbac::{includes_child_scopes, missing_within, role_permissions};
 use super::{Body, Path, Query, no_content};
 use crate::access::{parse_permissions, token_scope};
 use crate::audit_log::Entry;
@@ -377,7 +378,9 @@ async fn list_tokens(core: &Core, owner: &KeyOwner, key: &str) -> Result<Vec<Tok
 }
 
 /// Refuses a service account token that would carry a permission its
-/// minter lacks at the service account's scope.
+/// minter lacks. Everything the token can do comes from its service
+/// account's role bindings (at its scope or below), so the minter must
+/// hold what each grants wherever it reaches, as creating it would need.
 async fn check_minter(
     core: &Core,
     caller: &Caller,
@@ -388,32 +391,29 @@ async fn check_minter(
         return Ok(());
     };
     let snapshot = core.access.snapshot().await?;
-    let account = Principal::service_account(id.as_str());
+    let account = PrincipalRef::ServiceAccount { id: id.clone() };
     let mut missing = Vec::new();
-    for permission in Permission::all() {
-        if narrowing.is_some_and(|n| !n.contains(&permission)) {
+    for binding in snapshot.authorizer.policy().bindings() {
+        if binding.principal != account {
             continue;
         }
-        let resource = Resource::new(permission.resource_type(), owner.scope.clone(), None);
-        let carries = snapshot
-            .authorizer
-            .check(&account, permission, &resource)
-            .is_allowed();
-        if carries
-            && !snapshot
-                .authorizer
-                .check(&caller.principal, permission, &resource)
-                .is_allowed()
-        {
-            missing.push(permission.as_str());
+        let granted: BTreeSet<Permission> =
+            role_permissions(&snapshot.authorizer, &binding.role, &binding.scope)
+                .into_iter()
+                .filter(|p| narrowing.is_none_or(|n| n.contains(p)))
+                .collect();
+        let children = includes_child_scopes(core, &binding.scope, &binding.resource_group).await?;
+        for name in missing_within(core, caller, &granted, &binding.scope, children).await? {
+            if !missing.contains(&name) {
+                missing.push(name);
+            }
         }
     }
     if missing.is_empty() {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
-            "this token would carry permissions you do not have at {}: {}; narrow it with `permissions` or ask an administrator",
-            owner.scope,
+            "this token would carry permissions you do not have where its service account is bound: {}; narrow it with `permissions` or ask an administrator",
             missing.join(", ")
         )))
     }

@@ -139,7 +139,6 @@ async fn login(
         }
         return Err(ApiError::Unauthenticated(BAD_LOGIN.into()));
     }
-    clear_failures(core, &user).await?;
     if password::needs_rehash(&user.password_hash, &core.hash_params).unwrap_or(false) {
         let rehashed = hash_password(core, &request.password).await?;
         core.store
@@ -152,6 +151,9 @@ async fn login(
         Stage::after_factors(user.must_change_password, settings.two_factor_enforced)
     };
     if stage != Stage::SecondFactor {
+        // With a second factor pending the count stands until it is proven:
+        // the password alone must not wipe out wrong codes.
+        clear_failures(core, &user).await?;
         login_succeeded(core, &user, ip, "password").await?;
     }
     start_session(core, &user, stage, ip, settings.absolute()).await
@@ -183,7 +185,7 @@ fn refuse_if_locked(decision: Decision) -> Result<(), ApiError> {
     }
 }
 
-fn locked(until_ms: i64) -> ApiError {
+pub(crate) fn locked(until_ms: i64) -> ApiError {
     let wait = u64::try_from((until_ms - now_ms()).max(1000) / 1000).unwrap_or(1);
     ApiError::TooManyAttempts {
         message: format!(

@@ -18,10 +18,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::login::{
-    StageView, TOTP_SEALED, check_password, encode_recovery, record_user_failure, totp_secret,
-    verify_totp,
+    StageView, TOTP_SEALED, check_password, encode_recovery, locked, record_user_failure,
+    totp_secret, verify_totp,
 };
-use super::users::{UserView, hash_password};
+use super::users::{UserView, hash_password, locked_until};
 use super::{Body, no_content};
 use crate::audit_log::Entry;
 use crate::authn::{Caller, Credential};
@@ -87,6 +87,16 @@ async fn session_user(core: &Core, caller: &Caller) -> Result<(String, User), Ap
     Ok((id_hash.to_owned(), user))
 }
 
+/// Refuses a password re-check while the user is locked out, as login
+/// does: the failures count towards the lock, so a session must not be a
+/// way to keep guessing the password.
+fn refuse_if_locked(user: &User) -> Result<(), ApiError> {
+    match locked_until(user, SystemTime::now()) {
+        Some(until) => Err(locked(until)),
+        None => Ok(()),
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordChange {
@@ -106,6 +116,7 @@ async fn change_password(
     let core = &state.core;
     let (id_hash, user) = session_user(core, &caller).await?;
     let settings = core.access.snapshot().await?.settings(&user.account);
+    refuse_if_locked(&user)?;
     if !check_password(&change.current_password, &user.password_hash).await? {
         record_user_failure(
             core,
@@ -308,6 +319,7 @@ async fn disable_totp(
             "this account enforces two-factor authentication, so it cannot be turned off".into(),
         ));
     }
+    refuse_if_locked(&user)?;
     if !check_password(&request.password, &user.password_hash).await? {
         record_user_failure(
             core,

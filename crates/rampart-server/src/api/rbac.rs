@@ -4,7 +4,9 @@
 //!
 //! Where Harness lets an administrator of users or roles grant more than
 //! they hold, Rampart does not: a binding can be created only by someone
-//! who holds every permission its role grants at its scope, and a role's
+//! who holds every permission its role grants at its scope (and in the
+//! organizations and projects below, when its resource group includes
+//! child scopes), and a role's
 //! permissions can be extended only by someone who holds what is added.
 //! The last Account Admin binding of an account cannot be removed.
 
@@ -33,7 +35,7 @@ use crate::http::AppState;
 use crate::policy::{PrincipalSpec, ResourceGroupSpec, RoleBindingSpec, RoleSpec, SelectorSpec};
 use crate::scope::{
     ScopeQuery, ScopeView, check_identifier, check_new_identifier, ensure_exists, key_of, new_id,
-    now_ms, scope_of,
+    now_ms, scope_of, scopes_within,
 };
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -105,6 +107,51 @@ async fn missing_at(
         }
     }
     Ok(missing)
+}
+
+/// [`missing_at`] at `scope` and, when `children`, in every organization
+/// and project inside it: a binding whose resource group includes child
+/// scopes grants there too.
+pub(crate) async fn missing_within(
+    core: &Core,
+    caller: &Caller,
+    permissions: &BTreeSet<Permission>,
+    scope: &Scope,
+    children: bool,
+) -> Result<Vec<&'static str>, ApiError> {
+    let scopes = if children {
+        scopes_within(&core.store, scope).await?
+    } else {
+        vec![scope.clone()]
+    };
+    let mut missing = Vec::new();
+    for at in &scopes {
+        for name in missing_at(core, caller, permissions.iter().copied(), at).await? {
+            if !missing.contains(&name) {
+                missing.push(name);
+            }
+        }
+    }
+    Ok(missing)
+}
+
+/// Whether the resource group `group` of a binding at `scope` includes child scopes.
+pub(crate) async fn includes_child_scopes(
+    core: &Core,
+    scope: &Scope,
+    group: &str,
+) -> Result<bool, ApiError> {
+    if group.starts_with('_') {
+        return Ok(group == "_all_resources_including_child_scopes");
+    }
+    match core
+        .store
+        .object(&key_of(scope), ObjectKind::ResourceGroup, group)
+        .await?
+    {
+        Some(object) => Ok(decode::<ResourceGroupSpec>(&object)?.include_child_scopes),
+        None => Ok(false),
+    }
 }
 
 // Permissions.
@@ -219,12 +266,29 @@ async fn list_roles(
     Ok(Json(roles))
 }
 
+/// A [`RoleSpec`] with its identifier. The fields are spelt out rather
+/// than flattened: serde cannot refuse unknown fields through `flatten`, and
+/// the document would describe an object no body can satisfy.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewRole {
     pub identifier: String,
-    #[serde(flatten)]
-    pub spec: RoleSpec,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Permission names from `GET /api/permissions`, e.g. `core_pipeline_view`.
+    pub permissions: Vec<String>,
+}
+
+impl NewRole {
+    fn into_parts(self) -> (String, RoleSpec) {
+        let spec = RoleSpec {
+            name: self.name,
+            description: self.description,
+            permissions: self.permissions,
+        };
+        (self.identifier, spec)
+    }
 }
 
 #[utoipa::path(post, path = "/api/roles", tag = "rbac", params(ScopeQuery), request_body = NewRole,
@@ -235,20 +299,21 @@ async fn create_role(
     Query(query): Query<ScopeQuery>,
     Body(new): Body<NewRole>,
 ) -> Result<(StatusCode, Json<RoleView>), ApiError> {
+    let (identifier, spec) = new.into_parts();
     let core = &state.core;
     let scope = query.scope(&caller.account)?;
     caller
         .authorize(core, Permission::RoleEdit, &role_resource(&scope, None))
         .await?;
-    check_new_identifier("role", &new.identifier)?;
-    new.spec.validate(&scope)?;
+    check_new_identifier("role", &identifier)?;
+    spec.validate(&scope)?;
     ensure_exists(&core.store, &scope).await?;
     let now = now_ms();
     let object = AccessObject {
         scope: key_of(&scope),
         kind: ObjectKind::Role,
-        identifier: new.identifier,
-        body: encode(&new.spec)?,
+        identifier,
+        body: encode(&spec)?,
         version: 0,
         created_at_ms: now,
         updated_at_ms: now,
@@ -268,7 +333,7 @@ async fn create_role(
         "ROLE",
         &scope,
         &object.identifier,
-        serde_json::json!({"permissions": new.spec.permissions}),
+        serde_json::json!({"permissions": spec.permissions}),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(custom_view(&scope, &object)?)))
@@ -518,12 +583,29 @@ async fn list_resource_groups(
     Ok(Json(groups))
 }
 
+/// A [`ResourceGroupSpec`] with its identifier (spelt out, as [`NewRole`]).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewResourceGroup {
     pub identifier: String,
-    #[serde(flatten)]
-    pub spec: ResourceGroupSpec,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub include_child_scopes: bool,
+    pub selectors: Vec<SelectorSpec>,
+}
+
+impl NewResourceGroup {
+    fn into_parts(self) -> (String, ResourceGroupSpec) {
+        let spec = ResourceGroupSpec {
+            name: self.name,
+            description: self.description,
+            include_child_scopes: self.include_child_scopes,
+            selectors: self.selectors,
+        };
+        (self.identifier, spec)
+    }
 }
 
 #[utoipa::path(post, path = "/api/resource-groups", tag = "rbac", params(ScopeQuery), request_body = NewResourceGroup,
@@ -534,6 +616,7 @@ async fn create_resource_group(
     Query(query): Query<ScopeQuery>,
     Body(new): Body<NewResourceGroup>,
 ) -> Result<(StatusCode, Json<ResourceGroupView>), ApiError> {
+    let (identifier, spec) = new.into_parts();
     let core = &state.core;
     let scope = query.scope(&caller.account)?;
     caller
@@ -543,15 +626,15 @@ async fn create_resource_group(
             &group_resource(&scope, None),
         )
         .await?;
-    check_new_identifier("resource group", &new.identifier)?;
-    new.spec.validate()?;
+    check_new_identifier("resource group", &identifier)?;
+    spec.validate()?;
     ensure_exists(&core.store, &scope).await?;
     let now = now_ms();
     let object = AccessObject {
         scope: key_of(&scope),
         kind: ObjectKind::ResourceGroup,
-        identifier: new.identifier,
-        body: encode(&new.spec)?,
+        identifier,
+        body: encode(&spec)?,
         version: 0,
         created_at_ms: now,
         updated_at_ms: now,
@@ -633,8 +716,9 @@ async fn own_group(
 }
 
 /// Replaces a custom resource group. Widening a group widens the bindings
-/// that use it, so it needs the caller to hold, at this scope, every
-/// permission those bindings grant.
+/// that use it, so it needs the caller to hold, at this scope (and below
+/// it, if the group includes child scopes), every permission those
+/// bindings grant.
 #[utoipa::path(put, path = "/api/resource-groups/{group}", tag = "rbac", request_body = ResourceGroupSpec,
     params(ScopeQuery, ("group" = String, Path, description = "The resource group's identifier")),
     responses((status = 200, description = "Updated", body = ResourceGroupView)))]
@@ -660,10 +744,11 @@ async fn update_resource_group(
             ));
         }
     }
-    let missing = missing_at(core, &caller, granted, &scope).await?;
+    let missing =
+        missing_within(core, &caller, &granted, &scope, spec.include_child_scopes).await?;
     if !missing.is_empty() {
         return Err(ApiError::Forbidden(format!(
-            "bindings using this group grant permissions you do not hold at {scope}: {}",
+            "bindings using this group grant permissions you do not hold at {scope} or where the group reaches: {}",
             missing.join(", ")
         )));
     }
@@ -767,7 +852,7 @@ fn at_scope(permission: Permission, scope: &Scope) -> Resource {
 }
 
 /// The permissions a role grants through a binding at `scope`.
-fn role_permissions(
+pub(crate) fn role_permissions(
     authorizer: &rampart_auth::rbac::Authorizer,
     role: &str,
     scope: &Scope,
@@ -825,13 +910,28 @@ async fn list_bindings(
     Ok(Json(shown))
 }
 
+/// A [`RoleBindingSpec`] with its identifier (spelt out, as [`NewRole`]).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewRoleBinding {
     /// Default: a generated one.
     pub identifier: Option<String>,
-    #[serde(flatten)]
-    pub spec: RoleBindingSpec,
+    pub principal: PrincipalSpec,
+    /// A built-in role (`_project_admin`, ...) or a custom role at this scope or above.
+    pub role: String,
+    /// A built-in resource group (`_all_project_level_resources`, ...) or a custom one at this scope.
+    pub resource_group: String,
+}
+
+impl NewRoleBinding {
+    fn into_parts(self) -> (Option<String>, RoleBindingSpec) {
+        let spec = RoleBindingSpec {
+            principal: self.principal,
+            role: self.role,
+            resource_group: self.resource_group,
+        };
+        (self.identifier, spec)
+    }
 }
 
 /// Checks that the principal a binding names exists in the caller's account
@@ -905,13 +1005,14 @@ async fn create_binding(
     Query(query): Query<ScopeQuery>,
     Body(new): Body<NewRoleBinding>,
 ) -> Result<(StatusCode, Json<RoleBindingView>), ApiError> {
+    let (identifier, spec) = new.into_parts();
     let core = &state.core;
     let scope = query.scope(&caller.account)?;
-    let (_, manage) = binding_permissions(&new.spec.principal);
+    let (_, manage) = binding_permissions(&spec.principal);
     caller
         .authorize(core, manage, &at_scope(manage, &scope))
         .await?;
-    let identifier = match new.identifier {
+    let identifier = match identifier {
         Some(id) => {
             check_new_identifier("role binding", &id)?;
             id
@@ -919,18 +1020,19 @@ async fn create_binding(
         None => new_id("rb_")?,
     };
     ensure_exists(&core.store, &scope).await?;
-    check_principal(core, &caller, &new.spec.principal, &scope).await?;
+    check_principal(core, &caller, &spec.principal, &scope).await?;
     let snapshot = core.access.snapshot().await?;
     let mut trial = snapshot.authorizer.policy().clone();
     trial
-        .add_binding(new.spec.to_rbac(&identifier, &scope)?)
+        .add_binding(spec.to_rbac(&identifier, &scope)?)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let granted = role_permissions(&snapshot.authorizer, &new.spec.role, &scope);
-    let missing = missing_at(core, &caller, granted, &scope).await?;
+    let granted = role_permissions(&snapshot.authorizer, &spec.role, &scope);
+    let children = includes_child_scopes(core, &scope, &spec.resource_group).await?;
+    let missing = missing_within(core, &caller, &granted, &scope, children).await?;
     if !missing.is_empty() {
         return Err(ApiError::Forbidden(format!(
-            "you cannot grant `{}` at {scope}: it includes permissions you do not hold here: {}",
-            new.spec.role,
+            "you cannot grant `{}` at {scope}: it includes permissions you do not hold here or where its resource group reaches: {}",
+            spec.role,
             missing.join(", ")
         )));
     }
@@ -939,7 +1041,7 @@ async fn create_binding(
         scope: key_of(&scope),
         kind: ObjectKind::RoleBinding,
         identifier,
-        body: encode(&new.spec)?,
+        body: encode(&spec)?,
         version: 0,
         created_at_ms: now,
         updated_at_ms: now,
@@ -959,7 +1061,7 @@ async fn create_binding(
         "ROLE_BINDING",
         &scope,
         &object.identifier,
-        serde_json::json!({"principal": new.spec.principal, "role": new.spec.role, "resource_group": new.spec.resource_group}),
+        serde_json::json!({"principal": spec.principal, "role": spec.role, "resource_group": spec.resource_group}),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(binding_view(&scope, &object)?)))

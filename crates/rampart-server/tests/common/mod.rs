@@ -8,6 +8,7 @@
 //! it the PostgreSQL half fails in CI and is skipped, with a notice, on a
 //! developer's machine.
 
+#![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
 #![allow(dead_code)] // Each suite uses a different part of the harness.
 
 use std::future::Future;
@@ -15,16 +16,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use rampart_testkit::{Client, Cred, PASSWORD, Reply, session_cookie};
+pub use reqwest::Method;
+pub use serde_json::{Value, json};
+
 use rampart_server::{Backend, BackendConfig, DatabaseUrl, Server, ServerConfig, TrustedProxies};
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
 const POSTGRES_ENV: &str = "RAMPART_TEST_POSTGRES_URL";
-
-/// The password every test user is given (meets the default policy).
-pub const PASSWORD: &str = "Correct-Horse-Battery-9";
 
 /// Which database a test server uses.
 #[derive(Debug, Clone)]
@@ -34,54 +34,29 @@ pub enum Db {
     Postgres(String),
 }
 
-/// How a request authenticates.
-#[derive(Debug, Clone)]
-pub enum Cred {
-    None,
-    /// An API token, in `x-api-key`.
-    Token(String),
-    /// An API token, in `Authorization: Bearer`.
-    Bearer(String),
-    /// A session cookie and its CSRF token (sent on writes when present).
-    Session { cookie: String, csrf: Option<String> },
-}
-
-/// A response: status, headers and the JSON body (`Null` when empty or not JSON).
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Reply {
-    /// Asserts the status, showing the body when it differs.
-    #[track_caller]
-    pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "{}", self.text);
-        self
-    }
-}
-
 /// What a test server is started with, beyond the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub trusted_proxies: Option<TrustedProxies>,
 }
 
-/// A running server with its first administrator.
+/// A running server with its first administrator; it derefs to the
+/// [`Client`] that calls it (`server.get(..)`, `server.admin_token()`, ...).
 pub struct TestServer {
-    pub url: String,
+    client: Client,
     pub data_dir: PathBuf,
     pub db: Db,
-    pub admin_email: String,
-    /// The one-time password from the first start.
-    pub admin_one_time_password: String,
-    http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
 }
 
 impl TestServer {
@@ -107,7 +82,11 @@ impl TestServer {
             ..BackendConfig::new(&data_dir)
         };
         let backend = Backend::open(config).await.unwrap();
-        let admin = backend.bootstrap("admin@example.com").await.unwrap().unwrap();
+        let admin = backend
+            .bootstrap("admin@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         let server = Server::bind(
             ServerConfig {
                 listen: "127.0.0.1:0".parse().unwrap(),
@@ -117,33 +96,24 @@ impl TestServer {
         )
         .await
         .unwrap();
-        let url = server.url().unwrap();
+        let client = Client::new(
+            server.url().unwrap(),
+            admin.email.clone(),
+            admin.password.to_string(),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let done = tokio::spawn(server.run(async {
             let _ = stopped.await;
         }));
-        let test = TestServer {
-            url,
+        client.wait_ready().await;
+        TestServer {
+            client,
             data_dir,
             db,
-            admin_email: admin.email.clone(),
-            admin_one_time_password: admin.password.to_string(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
             stop: Some(stop),
             done: Some(done),
             _dir: dir,
-        };
-        // Ready once serving.
-        for _ in 0..200 {
-            if test.call(Method::GET, "/readyz", &Cred::None, None).await.status == 200 {
-                return test;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        panic!("the server did not become ready");
     }
 
     /// Stops the server and waits for it to finish.
@@ -156,185 +126,37 @@ impl TestServer {
         }
     }
 
-    /// One request; `body` is sent as JSON.
-    pub async fn call(&self, method: Method, path: &str, cred: &Cred, body: Option<Value>) -> Reply {
-        self.call_with(method, path, cred, body, &[]).await
-    }
-
-    /// One request with extra headers.
-    pub async fn call_with(
-        &self,
-        method: Method,
-        path: &str,
-        cred: &Cred,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        let write = method != Method::GET && method != Method::HEAD;
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        request = match cred {
-            Cred::None => request,
-            Cred::Token(token) => request.header("x-api-key", token),
-            Cred::Bearer(token) => request.bearer_auth(token),
-            Cred::Session { cookie, csrf } => {
-                let request = request.header("cookie", format!("rampart_session={cookie}"));
-                match csrf {
-                    Some(csrf) if write => request.header("x-csrf-token", csrf),
-                    _ => request,
-                }
-            }
-        };
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
-    }
-
-    pub async fn get(&self, path: &str, cred: &Cred) -> Reply {
-        self.call(Method::GET, path, cred, None).await
-    }
-
-    pub async fn post(&self, path: &str, cred: &Cred, body: Value) -> Reply {
-        self.call(Method::POST, path, cred, Some(body)).await
-    }
-
-    /// Logs in; the reply and, when one was set, the session.
-    pub async fn login(&self, email: &str, password: &str) -> (Reply, Option<Cred>) {
-        let reply = self
-            .post(
-                "/api/auth/login",
-                &Cred::None,
-                json!({"email": email, "password": password}),
-            )
-            .await;
-        let session = session_cookie(&reply).map(|cookie| Cred::Session {
-            cookie,
-            csrf: reply.body["csrf_token"].as_str().map(str::to_owned),
-        });
-        (reply, session)
-    }
-
-    /// Logs the administrator in with the one-time password, sets
-    /// [`PASSWORD`] and returns the (now active) session.
-    pub async fn admin_session(&self) -> Cred {
-        let (reply, session) = self
-            .login(&self.admin_email, &self.admin_one_time_password)
-            .await;
-        let reply = reply.expect(200);
-        assert_eq!(reply.body["stage"], "password_change");
-        let session = session.unwrap();
-        self.call(
-            Method::PUT,
-            "/api/me/password",
-            &session,
-            Some(json!({"current_password": self.admin_one_time_password, "new_password": PASSWORD})),
-        )
-        .await
-        .expect(200);
-        session
-    }
-
-    /// Creates an API key and a token under it for whoever `cred` is;
-    /// `narrowed` limits the token to those permissions.
-    pub async fn personal_token(&self, cred: &Cred, key: &str, narrowed: Option<&[&str]>) -> String {
-        let created = self
-            .post(
-                "/api/me/api-keys",
-                cred,
-                json!({"identifier": key, "name": key}),
-            )
-            .await;
-        assert!(
-            created.status == 201 || created.status == 409,
-            "{}",
-            created.text
-        );
-        let mut body = json!({"name": format!("{key} token")});
-        if let Some(permissions) = narrowed {
-            body["permissions"] = json!(permissions);
-        }
-        let reply = self
-            .post(&format!("/api/me/api-keys/{key}/tokens"), cred, body)
-            .await
-            .expect(201);
-        reply.body["token"].as_str().unwrap().to_owned()
-    }
-
-    /// The administrator's API token (after [`TestServer::admin_session`]).
-    pub async fn admin_token(&self) -> String {
-        let session = self.admin_session().await;
-        self.personal_token(&session, "admin_key", None).await
-    }
-
-    /// Creates a user with [`PASSWORD`] (as the caller `admin`) and returns their id.
-    pub async fn create_user(&self, admin: &Cred, email: &str) -> String {
-        let reply = self
-            .post("/api/users", admin, json!({"email": email, "name": email}))
-            .await
-            .expect(201);
-        let id = reply.body["user"]["id"].as_str().unwrap().to_owned();
-        let one_time = reply.body["one_time_password"].as_str().unwrap().to_owned();
-        let (login, session) = self.login(email, &one_time).await;
-        login.expect(200);
-        self.call(
-            Method::PUT,
-            "/api/me/password",
-            &session.unwrap(),
-            Some(json!({"current_password": one_time, "new_password": PASSWORD})),
-        )
-        .await
-        .expect(200);
-        id
-    }
-
     /// Runs SQL on the server's database directly, as someone with access
     /// to the database (not the API) could.
     pub async fn sql(&self, statement: &str) {
+        if let Err(error) = self.try_sql(statement).await {
+            panic!("{statement}: {error}");
+        }
+    }
+
+    /// [`TestServer::sql`], returning the database's refusal (a trigger's
+    /// message, say) instead of panicking on it.
+    pub async fn try_sql(&self, statement: &str) -> Result<(), sqlx::Error> {
         let statement = sqlx::AssertSqlSafe(statement.to_owned());
         match &self.db {
             Db::Sqlite => {
-                let url = format!("sqlite://{}", self.data_dir.join(rampart_server::DB_FILE).display());
-                let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
-                sqlx::raw_sql(statement).execute(&mut connection).await.unwrap();
-                connection.close().await.unwrap();
+                let url = format!(
+                    "sqlite://{}",
+                    self.data_dir.join(rampart_server::DB_FILE).display()
+                );
+                let mut connection = sqlx::SqliteConnection::connect(&url).await?;
+                let outcome = sqlx::raw_sql(statement).execute(&mut connection).await;
+                connection.close().await?;
+                outcome.map(drop)
             }
             Db::Postgres(url) => {
-                let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-                sqlx::raw_sql(statement).execute(&mut connection).await.unwrap();
-                connection.close().await.unwrap();
+                let mut connection = sqlx::PgConnection::connect(url).await?;
+                let outcome = sqlx::raw_sql(statement).execute(&mut connection).await;
+                connection.close().await?;
+                outcome.map(drop)
             }
         }
     }
-}
-
-/// The `rampart_session` value a reply set, checking the cookie's attributes.
-pub fn session_cookie(reply: &Reply) -> Option<String> {
-    reply
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|cookie| {
-            let value = cookie.strip_prefix("rampart_session=")?;
-            let (value, attributes) = value.split_once(';').unwrap_or((value, ""));
-            for attribute in ["HttpOnly", "Secure", "SameSite=Strict"] {
-                assert!(attributes.contains(attribute), "{cookie} lacks {attribute}");
-            }
-            (!value.is_empty()).then(|| value.to_owned())
-        })
 }
 
 /// Runs one test on a fresh SQLite server.
