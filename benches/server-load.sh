@@ -45,12 +45,26 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -H "x-api-key: $token" "$url$pat
 [ "$status" = 200 ] || { echo "the authenticated GET answered $status" >&2; exit 1; }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr); $(wrk --version 2>&1 | head -n 1)"
-echo "wrk -t2 -c$connections -d${duration}s --latency, after a 3 s warm-up of each"
+rounds=${ROUNDS:-3}
+echo "wrk -t2 -c$connections -d${duration}s --latency, $rounds alternating rounds after a 3 s warm-up of each"
+wrk -t2 -c"$connections" -d3s "$url/healthz" >/dev/null
+wrk -t2 -c"$connections" -d3s -H "x-api-key: $token" "$url$path" >/dev/null
 run() {
   local name=$1; shift
-  wrk -t2 -c"$connections" -d3s "$@" >/dev/null
   echo "== $name"
   wrk -t2 -c"$connections" -d"${duration}s" --latency "$@" | grep -E 'Requests/sec|Latency  |  50%|  90%|  99%|Non-2xx|Socket errors'
 }
-run "GET /healthz (unauthenticated baseline)" "$url/healthz"
-run "GET $path (API token, RBAC-checked)" -H "x-api-key: $token" "$url$path"
+echo "response sizes: healthz $(curl -s "$url/healthz" | wc -c) B, authenticated GET $(curl -s -H "x-api-key: $token" "$url$path" | wc -c) B"
+for round in $(seq "$rounds"); do
+  echo "-- round $round"
+  run "GET /healthz (unauthenticated baseline)" "$url/healthz" | tee -a "$work/results"
+  run "GET $path (API token, RBAC-checked)" -H "x-api-key: $token" "$url$path" | tee -a "$work/results"
+done
+# Auth overhead per round: the authenticated request's time per request
+# (1/rps) over the baseline's, minus one; then the median over the rounds.
+awk '/Requests\/sec/ { rps[n++] = $2 }
+     END {
+       for (i = 0; i + 1 < n; i += 2) { o[m++] = rps[i] / rps[i + 1] - 1; printf "round %d: auth overhead %+.1f%%\n", m, 100 * o[m - 1] }
+       for (i = 0; i < m; i++) for (j = i + 1; j < m; j++) if (o[j] < o[i]) { t = o[i]; o[i] = o[j]; o[j] = t }
+       printf "median auth overhead over %d rounds: %+.1f%% of the baseline time per request\n", m, 100 * o[int(m / 2)]
+     }' "$work/results"

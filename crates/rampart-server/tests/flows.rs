@@ -138,26 +138,6 @@ mod suite {
         reply.body["identifier"].as_str().unwrap().to_owned()
     }
 
-    /// Creates the personal API key `key` unless it exists, then asks for a
-    /// token under it with `request`.
-    async fn new_token(server: &TestServer, session: &Cred, key: &str, request: Value) -> Reply {
-        let created = server
-            .post(
-                "/api/me/api-keys",
-                session,
-                json!({"identifier": key, "name": key}),
-            )
-            .await;
-        assert!(
-            created.status == 201 || created.status == 409,
-            "{}",
-            created.text
-        );
-        server
-            .post(&format!("/api/me/api-keys/{key}/tokens"), session, request)
-            .await
-    }
-
     /// The token value and id of a 201 from token creation or rotation.
     fn minted(reply: Reply) -> (String, String) {
         let reply = reply.expect(201);
@@ -1014,7 +994,8 @@ mod suite {
     pub async fn personal_token_lifecycle(db: Db) {
         let server = TestServer::start(db).await;
         let session = server.admin_session().await;
-        let created = new_token(&server, &session, "ci", json!({"name": "ci"}))
+        let created = server
+            .request_token(&session, "ci", json!({"name": "ci"}))
             .await
             .expect(201);
         assert_eq!(created.body["info"]["status"], "active");
@@ -1157,13 +1138,13 @@ mod suite {
 
         let past = json!({"name": "past", "expires_at_ms": now_ms() - 1000});
         let message = refused(
-            new_token(&server, &session, "ci", past).await,
+            server.request_token(&session, "ci", past).await,
             400,
             "bad_request",
         );
         assert!(message.contains("not in the future"), "{message}");
         let soon = json!({"name": "soon", "expires_at_ms": now_ms() + 60 * MINUTE_MS});
-        let (expiring, expiring_id) = minted(new_token(&server, &session, "ci", soon).await);
+        let (expiring, expiring_id) = minted(server.request_token(&session, "ci", soon).await);
         server
             .sql(&format!(
                 "UPDATE api_tokens SET expires_at_ms = {} WHERE token_id = '{expiring_id}'",
@@ -1198,8 +1179,11 @@ mod suite {
     pub async fn token_lifetime_limit(db: Db) {
         let server = TestServer::start(db).await;
         let session = server.admin_session().await;
-        let (forever, forever_id) =
-            minted(new_token(&server, &session, "k", json!({"name": "forever"})).await);
+        let (forever, forever_id) = minted(
+            server
+                .request_token(&session, "k", json!({"name": "forever"}))
+                .await,
+        );
         set_auth_settings(&server, &session, json!({"max_token_lifetime_days": 1})).await;
         let day = 24 * 60 * MINUTE_MS;
         for request in [
@@ -1207,14 +1191,14 @@ mod suite {
             json!({"name": "two days", "expires_at_ms": now_ms() + 2 * day}),
         ] {
             let message = refused(
-                new_token(&server, &session, "k", request).await,
+                server.request_token(&session, "k", request).await,
                 400,
                 "bad_request",
             );
             assert!(message.contains("at most 86400 seconds"), "{message}");
         }
         let half = json!({"name": "half a day", "expires_at_ms": now_ms() + day / 2});
-        minted(new_token(&server, &session, "k", half).await);
+        minted(server.request_token(&session, "k", half).await);
 
         let rotate = format!("/api/me/api-keys/k/tokens/{forever_id}/rotate");
         let reply = server.post(&rotate, &session, json!({})).await;
@@ -1445,7 +1429,7 @@ mod suite {
 
         let unknown = json!({"name": "x", "permissions": ["core_everything"]});
         refused(
-            new_token(&server, &session, "narrow", unknown).await,
+            server.request_token(&session, "narrow", unknown).await,
             400,
             "bad_request",
         );
@@ -1461,7 +1445,7 @@ mod suite {
         .await;
         let (_, viewer) = sign_in(&server, email, "active").await;
         let wider = json!({"name": "wider", "permissions": ["core_user_view", "core_user_manage"]});
-        let (wide, _) = minted(new_token(&server, &viewer, "wide", wider).await);
+        let (wide, _) = minted(server.request_token(&viewer, "wide", wider).await);
         let wide = Cred::Token(wide);
         server.get("/api/users", &wide).await.expect(200);
         let user = json!({"email": "x@example.com", "name": "X"});

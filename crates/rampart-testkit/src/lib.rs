@@ -1,9 +1,13 @@
 //! Test support shared by Rampart's end-to-end suites, whether the server
 //! runs in the test's process or as the `rampart server` binary: a client
 //! for the API over real HTTP that knows the login steps (one-time
-//! password, session cookie and CSRF token) and mints API tokens.
+//! password, session cookie and CSRF token) and mints API tokens; TOTP
+//! codes from `pyotp`; a throwaway PostgreSQL database per test
+//! ([`postgres`]).
 
 #![forbid(unsafe_code)]
+
+pub mod postgres;
 
 pub use reqwest::Method;
 use reqwest::StatusCode;
@@ -182,14 +186,9 @@ impl Client {
             .await
     }
 
-    /// Creates an API key (unless it exists) and a token under it for
-    /// whoever `cred` is; `narrowed` limits the token to those permissions.
-    pub async fn personal_token(
-        &self,
-        cred: &Cred,
-        key: &str,
-        narrowed: Option<&[&str]>,
-    ) -> String {
+    /// Creates the personal API key `key` unless it exists, then asks for a
+    /// token under it with `request` (the reply, whatever it is).
+    pub async fn request_token(&self, cred: &Cred, key: &str, request: Value) -> Reply {
         let created = self
             .post(
                 "/api/me/api-keys",
@@ -202,14 +201,23 @@ impl Client {
             "{}",
             created.text
         );
-        let mut body = json!({"name": format!("{key} token")});
-        if let Some(permissions) = narrowed {
-            body["permissions"] = json!(permissions);
-        }
-        let reply = self
-            .post(&format!("/api/me/api-keys/{key}/tokens"), cred, body)
+        self.post(&format!("/api/me/api-keys/{key}/tokens"), cred, request)
             .await
-            .expect(201);
+    }
+
+    /// A token under the personal API key `key` (created unless it exists)
+    /// for whoever `cred` is; `narrowed` limits it to those permissions.
+    pub async fn personal_token(
+        &self,
+        cred: &Cred,
+        key: &str,
+        narrowed: Option<&[&str]>,
+    ) -> String {
+        let mut request = json!({"name": format!("{key} token")});
+        if let Some(permissions) = narrowed {
+            request["permissions"] = json!(permissions);
+        }
+        let reply = self.request_token(cred, key, request).await.expect(201);
         reply.body["token"]
             .as_str()
             .expect("the token, shown once")

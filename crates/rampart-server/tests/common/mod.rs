@@ -2,19 +2,13 @@
 //! an ephemeral loopback port over real HTTP, on SQLite (a temp data
 //! directory) or PostgreSQL (a database of its own, created for the test
 //! and dropped after it, so tests run in parallel).
-//!
-//! PostgreSQL comes from `RAMPART_TEST_POSTGRES_URL`, an admin URL to a
-//! server on loopback (`scripts/test.sh` starts a throwaway one). Without
-//! it the PostgreSQL half fails in CI and is skipped, with a notice, on a
-//! developer's machine.
+//! PostgreSQL: see `rampart_testkit::postgres`.
 
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
 #![allow(dead_code)] // Each suite uses a different part of the harness.
 
 use std::future::Future;
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use rampart_testkit::{Client, Cred, PASSWORD, Reply, session_cookie};
 pub use reqwest::Method;
@@ -23,8 +17,6 @@ pub use serde_json::{Value, json};
 use rampart_server::{Backend, BackendConfig, DatabaseUrl, Server, ServerConfig, TrustedProxies};
 use sqlx::Connection;
 use tokio::sync::oneshot;
-
-const POSTGRES_ENV: &str = "RAMPART_TEST_POSTGRES_URL";
 
 /// Which database a test server uses.
 #[derive(Debug, Clone)]
@@ -168,44 +160,6 @@ where
     test(Db::Sqlite).await;
 }
 
-/// The admin URL, or `None` when a developer has no PostgreSQL (after a
-/// notice). In CI (`CI` set) a missing server is a failure, never a skip.
-fn postgres_admin_url() -> Option<String> {
-    match std::env::var(POSTGRES_ENV) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            let how = format!(
-                "{POSTGRES_ENV} is not set: run scripts/test.sh (it starts a throwaway PostgreSQL \
-                 on loopback), or point {POSTGRES_ENV} at an admin URL such as \
-                 postgres://postgres@127.0.0.1:5432/postgres"
-            );
-            let in_ci = std::env::var("CI").is_ok_and(|ci| !ci.is_empty() && ci != "false");
-            assert!(!in_ci, "CI is set, so PostgreSQL is required: {how}");
-            static NOTICE: std::sync::Once = std::sync::Once::new();
-            NOTICE.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "NOTICE: skipping the PostgreSQL half of rampart-server's tests: {how}"
-                );
-            });
-            None
-        }
-    }
-}
-
-/// `admin` with its database replaced by `database`.
-fn with_database(admin: &str, database: &str) -> String {
-    let (head, query) = admin.split_once('?').unwrap_or((admin, ""));
-    let (scheme, rest) = head.split_once("://").unwrap();
-    let host = rest.split('/').next().unwrap();
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    format!("{scheme}://{host}/{database}{query}")
-}
-
 /// Runs one test on a server over a fresh PostgreSQL database, dropped
 /// afterwards even when the test fails.
 pub async fn on_postgres<F, Fut>(test: F)
@@ -213,39 +167,8 @@ where
     F: FnOnce(Db) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let Some(admin_url) = postgres_admin_url() else {
-        return;
-    };
-    let database = format!(
-        "rampart_server_test_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to {POSTGRES_ENV}: {e}"));
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {database}"),
-        format!("CREATE DATABASE {database}"),
-    ] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let url = with_database(&admin_url, &database);
-    let outcome = tokio::spawn(test(Db::Postgres(url))).await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE {database} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    admin.close().await.unwrap();
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
+    rampart_testkit::postgres::with_fresh_database("rampart-server", |url| test(Db::Postgres(url)))
+        .await;
 }
 
 /// Declares each test of the suite's `suite` module twice: `sqlite::NAME`
