@@ -129,10 +129,10 @@ pub const MATRIX: &[(&str, At, &str)] = &[
     ("GET /api/me/api-keys",                                 Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  Y  Y  N  Y"),
     ("POST /api/me/api-keys",                                Nil,   "U  N  N  N  N  N  N  N  N  N  N  N  Y  N  N"),
     ("GET /api/me/api-keys/{key}",                           Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  Y  Y  N  Y"),
-    ("DELETE /api/me/api-keys/{key}",                        Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  Y  Y  N  Y"),
+    ("DELETE /api/me/api-keys/{key}",                        Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  N  Y  N  Y"),
     ("GET /api/me/api-keys/{key}/tokens",                    Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  Y  Y  N  Y"),
     ("POST /api/me/api-keys/{key}/tokens",                   Nil,   "U  N  N  N  N  N  N  N  N  N  N  N  Y  N  N"),
-    ("DELETE /api/me/api-keys/{key}/tokens/{token}",         Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  Y  Y  N  Y"),
+    ("DELETE /api/me/api-keys/{key}/tokens/{token}",         Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  N  Y  N  Y  N  Y"),
     ("POST /api/me/api-keys/{key}/tokens/{token}/rotate",    Nil,   "U  N  N  N  N  N  N  N  N  N  N  N  Y  N  N"),
     ("GET /api/permissions",                                 Nil,   "U  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  N  Y"),
 

@@ -1157,6 +1157,14 @@ mod suite {
             "unauthenticated",
         );
         assert!(message.contains("expired"), "{message}");
+        // An expired token is dead: it cannot be rotated into a live one.
+        let rotate = format!("/api/me/api-keys/ci/tokens/{expiring_id}/rotate");
+        let message = refused(
+            server.post(&rotate, &session, json!({})).await,
+            409,
+            "conflict",
+        );
+        assert!(message.contains("expired"), "{message}");
 
         // Deleting the key ends its tokens, even one within its grace period.
         server
@@ -1299,6 +1307,106 @@ mod suite {
         server.stop().await;
     }
 
+    /// Someone who may see no role bindings gets the same 403 whether the
+    /// binding asked for exists or not; an administrator gets 404 for one
+    /// that does not.
+    pub async fn binding_existence_is_not_disclosed(db: Db) {
+        let server = TestServer::start(db).await;
+        let admin = admin(&server).await;
+        server.create_user(&admin, "nobody@example.com").await;
+        let (_, nobody) = sign_in(&server, "nobody@example.com", "active").await;
+        let existing = "/api/role-bindings/initial_admin";
+        let missing = "/api/role-bindings/no_such_binding";
+        let seen = refused(server.get(existing, &nobody).await, 403, "forbidden");
+        let unseen = refused(server.get(missing, &nobody).await, 403, "forbidden");
+        assert_eq!(seen, unseen);
+        server.get(existing, &admin).await.expect(200);
+        refused(server.get(missing, &admin).await, 404, "not_found");
+        server.stop().await;
+    }
+
+    /// Editing a custom role cannot grant, through bindings that use it in
+    /// child scopes, what the editor does not hold there: an Organization
+    /// Admin over the organization's own resources only may not add
+    /// `core_pipeline_execute` to a role a project binding uses.
+    pub async fn role_edits_reach_no_further_than_the_editor(db: Db) {
+        let server = TestServer::start(db).await;
+        let admin = admin(&server).await;
+        server
+            .post(
+                "/api/orgs",
+                &admin,
+                json!({"identifier": "o1", "name": "O1"}),
+            )
+            .await
+            .expect(201);
+        server
+            .post(
+                "/api/orgs/o1/projects",
+                &admin,
+                json!({"identifier": "p1", "name": "P1"}),
+            )
+            .await
+            .expect(201);
+        let editor_id = server.create_user(&admin, "editor@example.com").await;
+        let member_id = server.create_user(&admin, "member@example.com").await;
+        server
+            .post(
+                "/api/role-bindings?org=o1",
+                &admin,
+                json!({
+                    "principal": {"type": "user", "id": editor_id},
+                    "role": "_organization_admin",
+                    "resource_group": "_all_organization_level_resources",
+                }),
+            )
+            .await
+            .expect(201);
+        server
+            .post(
+                "/api/roles?org=o1",
+                &admin,
+                json!({"identifier": "builder", "name": "Builder", "permissions": ["core_pipeline_view"]}),
+            )
+            .await
+            .expect(201);
+        server
+            .post(
+                "/api/role-bindings?org=o1&project=p1",
+                &admin,
+                json!({
+                    "principal": {"type": "user", "id": member_id},
+                    "role": "builder",
+                    "resource_group": "_all_project_level_resources",
+                }),
+            )
+            .await
+            .expect(201);
+        let (_, editor) = sign_in(&server, "editor@example.com", "active").await;
+        let wider = json!({"name": "Builder", "permissions": ["core_pipeline_view", "core_pipeline_execute"]});
+        let message = refused(
+            put(&server, "/api/roles/builder?org=o1", &editor, wider.clone()).await,
+            403,
+            "forbidden",
+        );
+        assert!(message.contains("core_pipeline_execute"), "{message}");
+        // The role is unchanged; the account's administrator may widen it.
+        let role = server
+            .get("/api/roles/builder?org=o1", &admin)
+            .await
+            .expect(200);
+        assert_eq!(
+            role.body["permissions"],
+            json!(["core_pipeline_view"]),
+            "{}",
+            role.text
+        );
+        put(&server, "/api/roles/builder?org=o1", &admin, wider)
+            .await
+            .expect(200);
+        server.stop().await;
+    }
+
     /// A token carries its owner's permissions as they are at each request:
     /// removing a role binding or a group membership denies at once, a
     /// disabled owner's token stops (and works again once re-enabled), a
@@ -1426,6 +1534,14 @@ mod suite {
         let rotated = Cred::Token(rotated);
         server.get("/api/audit", &rotated).await.expect(200);
         refused(server.get("/api/users", &rotated).await, 403, "forbidden");
+        // Nor can a narrowed token delete its owner's credentials.
+        let message = refused(
+            delete(&server, "/api/me/api-keys/narrow", &rotated).await,
+            403,
+            "forbidden",
+        );
+        assert!(message.contains("narrowed token"), "{message}");
+        server.get("/api/audit", &rotated).await.expect(200);
 
         let unknown = json!({"name": "x", "permissions": ["core_everything"]});
         refused(
@@ -1926,6 +2042,8 @@ on_both!(
     token_lifetime_limit,
     service_account_tokens,
     authorization_follows_the_owner,
+    role_edits_reach_no_further_than_the_editor,
+    binding_existence_is_not_disclosed,
     narrowed_tokens,
     ip_allowlist_protects_its_editor,
     ip_allowlist_behind_a_trusted_proxy,

@@ -77,6 +77,13 @@ async fn mine(caller: &Caller, access: Access) -> Result<KeyOwner, ApiError> {
     if access == Access::Mint {
         caller.session()?;
     }
+    // A token narrowed to, say, read-only permissions must not be able to
+    // delete its owner's other credentials either.
+    if access == Access::Change && caller.principal.allowed_permissions.is_some() {
+        return Err(ApiError::Forbidden(
+            "a narrowed token cannot change its owner's API keys or tokens: use a login session or an unnarrowed token".into(),
+        ));
+    }
     Ok(KeyOwner {
         owner: TokenOwner::User(user_id.to_owned()),
         scope: Scope::account(caller.account.as_str()),
@@ -578,6 +585,11 @@ async fn rotate_token(
         ));
     }
     let now = now_ms();
+    if old.expires_at_ms.is_some_and(|end| end <= now) {
+        return Err(ApiError::Conflict(
+            "this token has expired, so it cannot be rotated: create a new token".into(),
+        ));
+    }
     let grace_end = rotation.old_token_expires_at_ms.unwrap_or(now).max(now);
     let longest = now.saturating_add(i64::try_from(MAX_GRACE.as_millis()).unwrap_or(i64::MAX));
     if grace_end > longest || old.expires_at_ms.is_some_and(|end| grace_end > end) {

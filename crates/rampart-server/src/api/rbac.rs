@@ -412,10 +412,12 @@ async fn update_role(
         .copied()
         .collect();
     spec.validate(&scope)?;
-    let missing = missing_at(core, &caller, added, &scope).await?;
+    // Bindings at this scope or inside it may use the role, and gain what
+    // it gains wherever they reach: the editor must hold it in all of them.
+    let missing = missing_within(core, &caller, &added, &scope, true).await?;
     if !missing.is_empty() {
         return Err(ApiError::Forbidden(format!(
-            "you cannot add permissions you do not hold at {scope}: {}",
+            "you cannot add permissions you do not hold at {scope} and everywhere inside it (where bindings may use this role): {}",
             missing.join(", ")
         )));
     }
@@ -1086,7 +1088,31 @@ async fn get_binding(
 ) -> Result<Json<RoleBindingView>, ApiError> {
     let core = &state.core;
     let scope = query.scope(&caller.account)?;
-    let view = binding_view(&scope, &binding_object(core, &scope, &id).await?)?;
+    let object = match binding_object(core, &scope, &id).await {
+        Ok(object) => object,
+        Err(missing @ ApiError::NotFound(_)) => {
+            // Only those who may see some bindings here learn which exist.
+            let mut sees_some = false;
+            for permission in [
+                Permission::UserView,
+                Permission::UserGroupView,
+                Permission::ServiceAccountView,
+            ] {
+                sees_some |= caller
+                    .allowed(core, permission, &at_scope(permission, &scope))
+                    .await?;
+            }
+            if !sees_some {
+                let permission = Permission::UserView;
+                caller
+                    .authorize(core, permission, &at_scope(permission, &scope))
+                    .await?;
+            }
+            return Err(missing);
+        }
+        Err(other) => return Err(other),
+    };
+    let view = binding_view(&scope, &object)?;
     let (permission, _) = binding_permissions(&view.principal);
     caller
         .authorize(core, permission, &at_scope(permission, &scope))
