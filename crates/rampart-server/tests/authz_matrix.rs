@@ -1782,7 +1782,7 @@ mod suite {
     }
 }
 
-on_both!(
+rampart_testkit::on_both!(
     authorization_matrix,
     service_account_tokens_carry_no_more_than_their_minter
 );

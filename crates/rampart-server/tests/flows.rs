@@ -172,35 +172,13 @@ mod suite {
             .to_owned()
     }
 
-    /// The TOTP codes an authenticator app shows at these unix times, as
-    /// pyotp (an implementation independent of Rampart's) computes them.
-    fn pyotp_codes(secret: &str, times: &[u64]) -> Vec<String> {
-        const SCRIPT: &str = "import pyotp,sys; totp = pyotp.TOTP(sys.argv[1]); \
-                              print(' '.join(totp.at(int(t)) for t in sys.argv[2:]))";
-        let output = std::process::Command::new("python3")
-            .args(["-c", SCRIPT, secret])
-            .args(times.iter().map(u64::to_string))
-            .output()
-            .expect("python3 runs");
-        assert!(
-            output.status.success(),
-            "pyotp: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    }
-
     fn pyotp_code(secret: &str, at: u64) -> String {
-        pyotp_codes(secret, &[at]).remove(0)
+        rampart_testkit::totp_codes_at(secret, &[at]).remove(0)
     }
 
     /// A well-formed code that no step near `at` accepts.
     fn wrong_code(secret: &str, at: u64) -> String {
-        let valid = pyotp_codes(secret, &[at - 30, at, at + 30, at + 60]);
+        let valid = rampart_testkit::totp_codes_at(secret, &[at - 30, at, at + 30, at + 60]);
         ["000000", "123456", "999999"]
             .into_iter()
             .find(|c| !valid.iter().any(|v| v == c))
@@ -2028,7 +2006,7 @@ mod suite {
     }
 }
 
-on_both!(
+rampart_testkit::on_both!(
     one_time_password_and_password_policy,
     lockout_and_unlock,
     password_rechecks_honour_the_lockout,

@@ -5,10 +5,9 @@
 // Test helpers outside #[test] functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
 mod common;
 
-on_both!(
+rampart_testkit::on_both!(
     put_object_checks_preconditions_and_counts_versions,
     objects_are_listed_by_exact_scope_in_order,
     deleting_a_group_deletes_its_memberships,

@@ -4,10 +4,9 @@
 // Test helpers outside #[test] functions unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[macro_use]
 mod common;
 
-on_both!(
+rampart_testkit::on_both!(
     accounts_create_get_and_conflict,
     organizations_are_unique_within_their_account,
     projects_are_unique_within_their_org_and_go_with_it,

@@ -6,10 +6,9 @@
 
 use rampart_store::{Store, StoreError};
 
-#[macro_use]
 mod common;
 
-on_both!(
+rampart_testkit::on_both!(
     set_get_versions_and_conflicts,
     scopes_are_separate_and_list_sorts_bytewise,
     values_round_trip_byte_for_byte,

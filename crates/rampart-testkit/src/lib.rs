@@ -276,6 +276,23 @@ pub fn totp_code(secret: &str) -> String {
     ])
 }
 
+/// The TOTP codes an authenticator app shows at these unix times, as
+/// `pyotp` computes them.
+pub fn totp_codes_at(secret: &str, times: &[u64]) -> Vec<String> {
+    let times: Vec<String> = times.iter().map(u64::to_string).collect();
+    let mut args = vec![
+        "-c",
+        "import pyotp, sys; totp = pyotp.TOTP(sys.argv[1]); \
+         print(' '.join(totp.at(int(t)) for t in sys.argv[2:]))",
+        secret,
+    ];
+    args.extend(times.iter().map(String::as_str));
+    python(&args)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// The raw bytes of a base32 `secret`, in hex, decoded by Python's
 /// standard library (to look for the seed itself, not only its encoding).
 pub fn base32_as_hex(secret: &str) -> String {
@@ -300,4 +317,30 @@ fn python(args: &[&str]) -> String {
         .expect("UTF-8 output")
         .trim()
         .to_owned()
+}
+
+/// Declares each test of the calling crate's `suite` module twice,
+/// `sqlite::NAME` and `postgres::NAME`, running it through the crate's
+/// `common::on_sqlite` and `common::on_postgres`.
+#[macro_export]
+#[allow(clippy::crate_in_macro_def)] // `crate` is meant: the calling test crate.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::common::on_sqlite(crate::suite::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::common::on_postgres(crate::suite::$name).await;
+                }
+            )*
+        }
+    };
 }

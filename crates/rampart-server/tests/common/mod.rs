@@ -170,27 +170,3 @@ where
     rampart_testkit::postgres::with_fresh_database("rampart-server", |url| test(Db::Postgres(url)))
         .await;
 }
-
-/// Declares each test of the suite's `suite` module twice: `sqlite::NAME`
-/// and `postgres::NAME`.
-#[macro_export]
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::common::on_sqlite($crate::suite::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::common::on_postgres($crate::suite::$name).await;
-                }
-            )*
-        }
-    };
-}

@@ -38,26 +38,3 @@ where
     })
     .await;
 }
-
-/// Declares each test of the crate's `suite` module twice: `sqlite::NAME`
-/// and `postgres::NAME`.
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::common::on_sqlite($crate::suite::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $crate::common::on_postgres($crate::suite::$name).await;
-                }
-            )*
-        }
-    };
-}
