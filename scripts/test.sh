@@ -23,6 +23,12 @@ fi
 # PyPI tools the tests run as independent checkers: pyotp (the TOTP codes
 # the 2FA tests log in with) and schemathesis (fuzzes the server's API
 # against its own OpenAPI document).
+# PIP_BREAK_SYSTEM_PACKAGES lets pip install into a Debian-managed Python
+# (PEP 668) too; older pips ignore it. Scripts pip installs (schemathesis)
+# may land outside PATH: the interpreter's and the user's scripts
+# directories are added.
+export PIP_BREAK_SYSTEM_PACKAGES=1
+PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$(python3 -m site --user-base)/bin"
 python3 -c 'import pyotp' 2>/dev/null || python3 -m pip install --quiet pyotp
 command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesis
 if ! command -v schemathesis >/dev/null; then

@@ -45,9 +45,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes, each once: many of our errors already quote
-/// their cause in their own message, so a cause the text holds is skipped.
-fn describe(error: &anyhow::Error) -> String {
+/// The error and its causes, each once, for the terminal: many of our
+/// errors already quote their cause in their own message, so a cause the
+/// text holds is skipped.
+pub(crate) fn describe(error: &anyhow::Error) -> String {
     let mut text = String::new();
     for cause in error.chain() {
         let message = cause.to_string();

@@ -129,7 +129,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 record.write_file(SEALED_OUTPUTS_FILE, &serde_json::to_vec_pretty(&sealed)?)?
             }
             Err(error) => {
-                eprintln!("rampart: warning: the run's Secret outputs were not kept: {error:#}")
+                eprintln!(
+                    "rampart: warning: the run's Secret outputs were not kept: {}",
+                    crate::describe(&error)
+                )
             }
         }
     }

@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::rbac::{includes_child_scopes, missing_within, role_permissions};
+use super::rbac::{add_missing, includes_child_scopes, missing_within, role_permissions};
 use super::{Body, Path, Query, no_content};
 use crate::access::{parse_permissions, token_scope};
 use crate::audit_log::Entry;
@@ -410,11 +410,10 @@ async fn check_minter(
                 .filter(|p| narrowing.is_none_or(|n| n.contains(p)))
                 .collect();
         let children = includes_child_scopes(core, &binding.scope, &binding.resource_group).await?;
-        for name in missing_within(core, caller, &granted, &binding.scope, children).await? {
-            if !missing.contains(&name) {
-                missing.push(name);
-            }
-        }
+        add_missing(
+            &mut missing,
+            missing_within(core, caller, &granted, &binding.scope, children).await?,
+        );
     }
     if missing.is_empty() {
         Ok(())

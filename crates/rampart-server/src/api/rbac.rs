@@ -126,13 +126,21 @@ pub(crate) async fn missing_within(
     };
     let mut missing = Vec::new();
     for at in &scopes {
-        for name in missing_at(core, caller, permissions.iter().copied(), at).await? {
-            if !missing.contains(&name) {
-                missing.push(name);
-            }
-        }
+        add_missing(
+            &mut missing,
+            missing_at(core, caller, permissions.iter().copied(), at).await?,
+        );
     }
     Ok(missing)
+}
+
+/// Adds the names in `more` that `missing` does not list yet, in order.
+pub(crate) fn add_missing(missing: &mut Vec<&'static str>, more: Vec<&'static str>) {
+    for name in more {
+        if !missing.contains(&name) {
+            missing.push(name);
+        }
+    }
 }
 
 /// Whether the resource group `group` of a binding at `scope` includes child scopes.
@@ -838,6 +846,13 @@ fn binding_view(scope: &Scope, object: &AccessObject) -> Result<RoleBindingView,
 }
 
 /// The permissions that view and manage bindings of this principal's kind.
+/// The view permissions of [`binding_permissions`], over every kind of principal.
+const BINDING_VIEW_PERMISSIONS: [Permission; 3] = [
+    Permission::UserView,
+    Permission::UserGroupView,
+    Permission::ServiceAccountView,
+];
+
 fn binding_permissions(principal: &PrincipalSpec) -> (Permission, Permission) {
     match principal {
         PrincipalSpec::User { .. } => (Permission::UserView, Permission::UserManage),
@@ -1093,11 +1108,7 @@ async fn get_binding(
         Err(missing @ ApiError::NotFound(_)) => {
             // Only those who may see some bindings here learn which exist.
             let mut sees_some = false;
-            for permission in [
-                Permission::UserView,
-                Permission::UserGroupView,
-                Permission::ServiceAccountView,
-            ] {
+            for permission in BINDING_VIEW_PERMISSIONS {
                 sees_some |= caller
                     .allowed(core, permission, &at_scope(permission, &scope))
                     .await?;
