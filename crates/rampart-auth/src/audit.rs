@@ -79,6 +79,14 @@ pub enum AuditAction {
     SecretCreated,
     SecretUpdated,
     SecretDeleted,
+    PipelineCreated,
+    PipelineUpdated,
+    PipelineDeleted,
+    /// A run was queued (its executor is the actor).
+    RunQueued,
+    RunAborted,
+    /// A run's step was refused a secret its executor may not access.
+    SecretAccessDenied,
     AllowlistUpdated,
     AuthSettingsUpdated,
     RequestBlocked,

@@ -137,6 +137,10 @@ pub enum Event {
         /// The secrets the step resolved (references, never values), for audit.
         #[serde(skip_serializing_if = "Vec::is_empty")]
         secrets: Vec<String>,
+        /// Which of `outputs` are Secret-typed (shown only as the mask), so
+        /// a store of outputs can leave them out.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        secret_outputs: Vec<String>,
     },
     /// Also sent, without a `StageStarted`, for a stage that never started
     /// (skipped by `when`, failed before its steps, or not reached).

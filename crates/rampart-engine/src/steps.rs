@@ -630,6 +630,11 @@ impl<'a> Run<'a> {
             outputs: outputs.clone(),
             message: message.clone(),
             secrets: secrets.clone(),
+            secret_outputs: outputs
+                .keys()
+                .filter(|name| secret(name))
+                .cloned()
+                .collect(),
         });
         self.add_report(
             order,

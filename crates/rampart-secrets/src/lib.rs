@@ -3,9 +3,9 @@
 //! Envelope encryption over `rampart-store`: each secret version's value is
 //! sealed with XChaCha20-Poly1305 (RustCrypto) under a fresh random 256-bit
 //! data key; the data key is stored only wrapped by a key-encryption key
-//! from a [`KeyProvider`]. The associated data binds both to the row's scope,
-//! identifier, version and type, so bytes copied onto another row fail to
-//! decrypt. Key ids are recorded per row, so rotation knows what wrapped
+//! from a [`KeyProvider`]. The associated data binds both to the row's
+//! account, scope, identifier, version and type, so bytes copied onto another
+//! row, or into another account, fail to decrypt. Key ids are recorded per row, so rotation knows what wrapped
 //! what. Scopes and identifiers follow Harness (account / org / project;
 //! `^[a-zA-Z_][0-9a-zA-Z_]{0,127}$`).
 //!
@@ -20,7 +20,8 @@
 //!   the state directory's store with the local master key
 //!   (`RAMPART_MASTER_KEY`, else `~/.config/rampart/master.key`).
 //! - [`SecretStore`]: `set`, `get`, `list`, `remove`, `rotate_key`, and
-//!   `snapshot` for synchronous lookups during a run.
+//!   `snapshot` for synchronous lookups during a run, within one account
+//!   ([`SecretStore::for_account`]; "" for the local CLI's store).
 //! - [`SecretRef::parse`]: `<+secrets.getValue(ID)>`'s ID for a pipeline's
 //!   `orgIdentifier`/`projectIdentifier`.
 

@@ -28,8 +28,8 @@ const SET_ATTEMPTS: u32 = 3;
 /// identifier; they never contain a value or key material.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("no secret {secret} in this store; store it with `rampart secret set {}{}`", .secret.id, flags(&.secret.scope))]
-    NotFound { secret: SecretRef },
+    #[error("{}", not_found(.secret, .account))]
+    NotFound { secret: SecretRef, account: String },
     #[error("refusing to store an empty value for secret {0}")]
     EmptyValue(SecretRef),
     #[error("the value of secret {secret} is {len} bytes; the limit is {MAX_VALUE_LEN}")]
@@ -66,6 +66,20 @@ pub enum Error {
     Random(#[from] RandomError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The local store's hint names the CLI command that fills it; a server
+/// account's store is filled through the server, so only the account is named.
+fn not_found(secret: &SecretRef, account: &str) -> String {
+    if account.is_empty() {
+        format!(
+            "no secret {secret} in this store; store it with `rampart secret set {}{}`",
+            secret.id,
+            flags(&secret.scope)
+        )
+    } else {
+        format!("no secret {secret} in account {account}")
+    }
 }
 
 /// `rampart secret set` flags for a scope, for hints.
@@ -180,23 +194,45 @@ pub struct RotateOutcome {
 /// Envelope encryption: each version's value is sealed with XChaCha20-Poly1305
 /// under its own random data key; the data key is stored wrapped by the
 /// provider's key-encryption key. Both are bound (as associated data) to the
-/// row's scope, identifier, version and kind, so bytes moved to another row
-/// do not decrypt.
+/// row's account, scope, identifier, version and kind, so bytes moved to
+/// another row, or to another account, do not decrypt.
+///
+/// A store is bound to one account: `set`, `get`, `list`, `remove`,
+/// `snapshot` and `is_empty` see only its secrets. `rotate_key` re-wraps
+/// every account's, since one master key wraps them all.
 pub struct SecretStore {
     db: Store,
     keys: Arc<dyn KeyProvider>,
+    /// "" for the local CLI's store, which has no accounts.
+    account: String,
 }
 
 impl SecretStore {
-    /// Opens (creating if needed) `STATE_DIR/rampart.db`.
+    /// Opens (creating if needed) `STATE_DIR/rampart.db`, in account "".
     pub async fn open(state_dir: &Path, keys: Arc<dyn KeyProvider>) -> Result<Self, Error> {
         let db = Store::open_sqlite(&state_dir.join(DB_FILE)).await?;
-        Ok(SecretStore { db, keys })
+        Ok(SecretStore::with_database(db, keys))
     }
 
-    /// A store on an already opened database (any URL [`Store::connect`] takes).
+    /// A store on an already opened database (any URL [`Store::connect`]
+    /// takes), in account "" (the local CLI's).
     pub fn with_database(db: Store, keys: Arc<dyn KeyProvider>) -> Self {
-        SecretStore { db, keys }
+        SecretStore::for_account(db, keys, "")
+    }
+
+    /// A store on an already opened database holding one server account's
+    /// secrets ("" is the local CLI's, as [`SecretStore::with_database`]).
+    pub fn for_account(db: Store, keys: Arc<dyn KeyProvider>, account: &str) -> Self {
+        SecretStore {
+            db,
+            keys,
+            account: account.to_string(),
+        }
+    }
+
+    /// The account this store's secrets belong to.
+    pub fn account(&self) -> &str {
+        &self.account
     }
 
     /// Stores `value` as the next version of `secret`.
@@ -215,7 +251,7 @@ impl SecretStore {
                 len: value.len(),
             });
         }
-        let name = name_of(secret);
+        let name = name_of(&self.account, secret);
         let mut attempt = 1;
         loop {
             let version = match self.db.latest(&name).await? {
@@ -337,17 +373,23 @@ impl SecretStore {
     pub async fn get(&self, secret: &SecretRef) -> Result<Secret, Error> {
         let row = self
             .db
-            .latest(&name_of(secret))
+            .latest(&name_of(&self.account, secret))
             .await?
-            .ok_or_else(|| Error::NotFound {
-                secret: secret.clone(),
-            })?;
+            .ok_or_else(|| self.not_found(secret))?;
         open_row(self.keys.as_ref(), secret.clone(), &row)
     }
 
-    /// Every secret's metadata, account scope first, then by org, project, identifier.
+    fn not_found(&self, secret: &SecretRef) -> Error {
+        Error::NotFound {
+            secret: secret.clone(),
+            account: self.account.clone(),
+        }
+    }
+
+    /// Every secret's metadata in this store's account: account scope
+    /// first, then by org, project, identifier.
     pub async fn list(&self) -> Result<Vec<SecretInfo>, Error> {
-        let metas = self.db.list().await?;
+        let metas = self.db.list(&self.account).await?;
         metas
             .into_iter()
             .map(|meta| {
@@ -365,15 +407,14 @@ impl SecretStore {
 
     /// Deletes every version of `secret`; returns how many there were.
     pub async fn remove(&self, secret: &SecretRef) -> Result<u64, Error> {
-        match self.db.delete(&name_of(secret)).await? {
-            0 => Err(Error::NotFound {
-                secret: secret.clone(),
-            }),
+        match self.db.delete(&name_of(&self.account, secret)).await? {
+            0 => Err(self.not_found(secret)),
             removed => Ok(removed),
         }
     }
 
-    /// Re-wraps every data key under `new_keys`, in one transaction: either
+    /// Re-wraps every data key of every account (not only this store's)
+    /// under `new_keys`, in one transaction: either
     /// every row moves to the new key or none does. Values are never
     /// decrypted; data keys are unwrapped in memory only. On success the
     /// store uses `new_keys` from then on.
@@ -420,16 +461,18 @@ impl SecretStore {
         })
     }
 
-    /// The latest version of every secret, still sealed, for synchronous
-    /// lookups during a run ([`SecretSnapshot::get`] decrypts on demand).
+    /// The latest version of every secret in this store's account, still
+    /// sealed, for synchronous lookups during a run ([`SecretSnapshot::get`]
+    /// decrypts on demand).
     pub async fn snapshot(&self) -> Result<SecretSnapshot, Error> {
-        let rows = self.db.latest_all().await?;
+        let rows = self.db.latest_all(&self.account).await?;
         Ok(SecretSnapshot {
             rows: rows
                 .into_iter()
                 .map(|row| (row.name.clone(), row))
                 .collect(),
             keys: self.keys.clone(),
+            account: self.account.clone(),
         })
     }
 
@@ -438,9 +481,9 @@ impl SecretStore {
         self.keys = keys;
     }
 
-    /// Whether any secret version is stored.
+    /// Whether no secret is stored in this store's account.
     pub async fn is_empty(&self) -> Result<bool, Error> {
-        Ok(self.db.list().await?.is_empty())
+        Ok(self.db.list(&self.account).await?.is_empty())
     }
 
     /// Closes the database, so its files are complete on disk.
@@ -455,15 +498,17 @@ impl SecretStore {
 pub struct SecretSnapshot {
     rows: HashMap<SecretName, StoredVersion>,
     keys: Arc<dyn KeyProvider>,
+    account: String,
 }
 
 impl SecretSnapshot {
     pub fn get(&self, secret: &SecretRef) -> Result<Secret, Error> {
         let row = self
             .rows
-            .get(&name_of(secret))
+            .get(&name_of(&self.account, secret))
             .ok_or_else(|| Error::NotFound {
                 secret: secret.clone(),
+                account: self.account.clone(),
             })?;
         open_row(self.keys.as_ref(), secret.clone(), row)
     }
@@ -516,8 +561,9 @@ fn open_row(
     })
 }
 
-fn name_of(secret: &SecretRef) -> SecretName {
+fn name_of(account: &str, secret: &SecretRef) -> SecretName {
     SecretName {
+        account: account.to_string(),
         org: secret.scope.org().map(|org| org.as_str().to_string()),
         project: secret
             .scope
@@ -549,35 +595,47 @@ fn kind_of(name: &SecretName, kind: &str) -> Result<SecretKind, Error> {
 
 /// A stored name for messages, valid or not.
 fn describe(name: &SecretName) -> String {
-    match (&name.org, &name.project) {
-        (None, _) => format!("`{}` (account)", name.identifier),
-        (Some(org), None) => format!("`{}` (org {org})", name.identifier),
-        (Some(org), Some(project)) => format!("`{}` (project {org}/{project})", name.identifier),
+    let scope = match (&name.org, &name.project) {
+        (None, _) => format!("`{}` (account", name.identifier),
+        (Some(org), None) => format!("`{}` (org {org}", name.identifier),
+        (Some(org), Some(project)) => format!("`{}` (project {org}/{project}", name.identifier),
+    };
+    if name.account.is_empty() {
+        format!("{scope})")
+    } else {
+        format!("{scope} in account {})", name.account)
     }
 }
 
-fn row_fields(name: &SecretName, version: &[u8; 4], kind: SecretKind) -> [Vec<u8>; 5] {
-    [
-        name.org.clone().unwrap_or_default().into_bytes(),
-        name.project.clone().unwrap_or_default().into_bytes(),
-        name.identifier.clone().into_bytes(),
-        version.to_vec(),
-        kind.as_str().as_bytes().to_vec(),
-    ]
+/// The associated-data fields of a row. The account comes last and only
+/// when non-empty, so rows of the local store (account "") keep the bytes
+/// they were sealed with before accounts existed; the length prefixes of
+/// [`crypto::associated_data`] keep five fields and six apart.
+fn row_fields<'a>(name: &'a SecretName, version: &'a [u8; 4], kind: SecretKind) -> Vec<&'a [u8]> {
+    let mut fields: Vec<&[u8]> = vec![
+        name.org.as_deref().unwrap_or_default().as_bytes(),
+        name.project.as_deref().unwrap_or_default().as_bytes(),
+        name.identifier.as_bytes(),
+        version,
+        kind.as_str().as_bytes(),
+    ];
+    if !name.account.is_empty() {
+        fields.push(name.account.as_bytes());
+    }
+    fields
 }
 
-/// What a sealed value is bound to: its row's scope, identifier, version and kind.
+/// What a sealed value is bound to: its row's scope, identifier, version,
+/// kind and account.
 fn value_aad(name: &SecretName, version: u32, kind: SecretKind) -> Vec<u8> {
-    let fields = row_fields(name, &version.to_be_bytes(), kind);
-    let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
-    crypto::associated_data("rampart secret value v1", &fields)
+    let version = version.to_be_bytes();
+    crypto::associated_data("rampart secret value v1", &row_fields(name, &version, kind))
 }
 
 /// What a wrapped data key is bound to: the same row, under another label.
 fn key_aad(name: &SecretName, version: u32, kind: SecretKind) -> Vec<u8> {
-    let fields = row_fields(name, &version.to_be_bytes(), kind);
-    let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
-    crypto::associated_data("rampart data key v1", &fields)
+    let version = version.to_be_bytes();
+    crypto::associated_data("rampart data key v1", &row_fields(name, &version, kind))
 }
 
 fn now_ms() -> i64 {
@@ -586,4 +644,64 @@ fn now_ms() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(account: &str) -> SecretName {
+        SecretName {
+            account: account.to_string(),
+            org: Some("org1".into()),
+            project: Some("proj1".into()),
+            identifier: "token".into(),
+        }
+    }
+
+    /// The associated data as it was built before accounts existed.
+    fn before_accounts(label: &str, name: &SecretName, version: u32, kind: SecretKind) -> Vec<u8> {
+        let org = name.org.clone().unwrap_or_default();
+        let project = name.project.clone().unwrap_or_default();
+        crypto::associated_data(
+            label,
+            &[
+                org.as_bytes(),
+                project.as_bytes(),
+                name.identifier.as_bytes(),
+                &version.to_be_bytes(),
+                kind.as_str().as_bytes(),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_local_accounts_associated_data_is_unchanged_and_accounts_differ() {
+        let local = name("");
+        for kind in [SecretKind::Text, SecretKind::File] {
+            assert_eq!(
+                value_aad(&local, 3, kind),
+                before_accounts("rampart secret value v1", &local, 3, kind)
+            );
+            assert_eq!(
+                key_aad(&local, 3, kind),
+                before_accounts("rampart data key v1", &local, 3, kind)
+            );
+        }
+        let (a, b) = (name("acct_a"), name("acct_b"));
+        let text = SecretKind::Text;
+        assert_ne!(value_aad(&a, 1, text), value_aad(&local, 1, text));
+        assert_ne!(value_aad(&a, 1, text), value_aad(&b, 1, text));
+        assert_ne!(key_aad(&a, 1, text), key_aad(&local, 1, text));
+        assert_ne!(key_aad(&a, 1, text), key_aad(&b, 1, text));
+    }
+
+    #[test]
+    fn descriptions_name_the_account_when_there_is_one() {
+        assert_eq!(describe(&name("")), "`token` (project org1/proj1)");
+        assert_eq!(
+            describe(&name("acct_a")),
+            "`token` (project org1/proj1 in account acct_a)"
+        );
+    }
 }

@@ -712,3 +712,274 @@ async fn sealed_blobs_survive_their_byte_encoding_and_reject_garbage() {
     other_format[0] = 9;
     assert!(rampart_secrets::SealedBlob::from_bytes(&other_format).is_none());
 }
+
+/// A store on `dir`'s database for one server account.
+async fn open_account(dir: &Path, key: MasterKey, account: &str) -> SecretStore {
+    let url = format!("sqlite://{}", dir.join("rampart.db").display());
+    let db = rampart_store::Store::connect(&url).await.unwrap();
+    SecretStore::for_account(db, Arc::new(key), account)
+}
+
+/// The master key the legacy fixture rows were sealed under.
+const LEGACY_KEY: &str = "cmFtcGFydCBsZWdhY3kgZml4dHVyZSBrZXkgMDAwMDA=";
+
+/// Rows sealed by the code from before secrets had accounts (the AEAD
+/// associated data then had no account field): org, project, identifier,
+/// kind, key id, wrapped key, nonce, ciphertext (hex). Version 1 each.
+const LEGACY_ROWS: [[&str; 8]; 2] = [
+    [
+        "org1",
+        "proj1",
+        "legacy",
+        "text",
+        "local:69608f2658f1c13a",
+        "6ac877b9709bc5335eae92254f83a2b648eab3161ae045a4fe8790673c7219623e1ed4e174a932ff848c10a9196ef4404d391d87baea218b13eb71884d07016d63d4384ac5e3c1fd",
+        "248e691df5490e9ab2499ab7b367ac554ded76ae51c191e8",
+        "dfbd9290dd3a1e2bc221c3425f210a9ad944108e0c444bf94a725e6fecad6b023f95653dad60",
+    ],
+    [
+        "",
+        "",
+        "legacy_file",
+        "file",
+        "local:69608f2658f1c13a",
+        "389aebc42dc5fb82df3094f8c7932d5320785725d40a3b9aa2d5687fd866ac723a2a67f20f2adb4bc921391b8f2a919ce1e6795cec52a8e46601eca0e7baf00bc68e5652994ebfa6",
+        "2269d1def3c6860f4e82a11dae8b2f77f6bb42d471c01a1e",
+        "bbc25222dc2dff865e8f1723b0dffb716a947be7",
+    ],
+];
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Writes the legacy rows as the old code stored them (no account column
+/// given: the migration's default, '').
+async fn insert_legacy_rows(dir: &Path) {
+    let pool = raw(dir).await;
+    for [org, project, id, kind, key_id, wrapped, nonce, sealed] in LEGACY_ROWS {
+        sqlx::query(
+            "INSERT INTO secret_versions (scope_org, scope_project, identifier, version, kind, \
+             cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
+             VALUES (?, ?, ?, 1, ?, 'XChaCha20-Poly1305', ?, ?, ?, ?, 1)",
+        )
+        .bind(org)
+        .bind(project)
+        .bind(id)
+        .bind(kind)
+        .bind(key_id)
+        .bind(unhex(wrapped))
+        .bind(unhex(nonce))
+        .bind(unhex(sealed))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn secrets_sealed_before_accounts_existed_still_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = || MasterKey::from_base64(LEGACY_KEY).unwrap();
+    // Creates the database (every migration applied), then adds the old rows.
+    open(dir.path(), key()).await.close().await;
+    insert_legacy_rows(dir.path()).await;
+
+    let store = open(dir.path(), key()).await;
+    let text = store.get(&project("legacy")).await.unwrap();
+    assert_eq!(
+        (text.kind, text.value.expose_str()),
+        (SecretKind::Text, Ok("sealed before accounts"))
+    );
+    let file = SecretRef::parse("account.legacy_file", None, None).unwrap();
+    let got = store.get(&file).await.unwrap();
+    assert_eq!(
+        (got.kind, got.value.expose()),
+        (SecretKind::File, [0u8, 1, 2, 255].as_slice())
+    );
+    assert_eq!(store.list().await.unwrap().len(), 2);
+    store.close().await;
+
+    // In a server account the same rows are not there.
+    let other = open_account(dir.path(), key(), "acct_a").await;
+    assert!(matches!(
+        other.get(&project("legacy")).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn accounts_keep_same_named_secrets_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate().unwrap();
+    let local = open(dir.path(), same_key(&key)).await;
+    let a = open_account(dir.path(), same_key(&key), "acct_a").await;
+    let b = open_account(dir.path(), same_key(&key), "acct_b").await;
+    assert_eq!((local.account(), a.account()), ("", "acct_a"));
+    let token = project("token");
+    for (store, text) in [(&local, "local"), (&a, "in-a"), (&b, "in-b")] {
+        assert_eq!(
+            store
+                .set(&token, SecretKind::Text, &value(text))
+                .await
+                .unwrap()
+                .version,
+            1,
+            "each account numbers its own versions"
+        );
+    }
+    a.set(&project("only_a"), SecretKind::Text, &value("a2"))
+        .await
+        .unwrap();
+
+    for (store, text) in [(&local, "local"), (&a, "in-a"), (&b, "in-b")] {
+        assert_eq!(
+            store.get(&token).await.unwrap().value.expose_str(),
+            Ok(text)
+        );
+        let snapshot = store.snapshot().await.unwrap();
+        assert_eq!(snapshot.get(&token).unwrap().value.expose_str(), Ok(text));
+    }
+    assert_eq!(a.list().await.unwrap().len(), 2);
+    assert_eq!(b.list().await.unwrap().len(), 1);
+    assert_eq!(local.list().await.unwrap().len(), 1);
+    assert_eq!(a.snapshot().await.unwrap().len(), 2);
+
+    let missing = b.get(&project("only_a")).await.unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        "no secret `only_a` (project org1/proj1) in account acct_b"
+    );
+    let missing = b
+        .snapshot()
+        .await
+        .unwrap()
+        .get(&project("only_a"))
+        .unwrap_err();
+    assert!(matches!(missing, Error::NotFound { .. }), "{missing}");
+    assert!(
+        !missing.to_string().contains("rampart secret set"),
+        "{missing}"
+    );
+    assert!(matches!(
+        b.remove(&project("only_a")).await,
+        Err(Error::NotFound { .. })
+    ));
+
+    let empty = open_account(dir.path(), same_key(&key), "acct_c").await;
+    assert!(empty.is_empty().await.unwrap());
+    assert!(empty.snapshot().await.unwrap().is_empty());
+
+    assert_eq!(a.remove(&token).await.unwrap(), 1);
+    assert!(a.get(&token).await.is_err());
+    assert_eq!(b.get(&token).await.unwrap().value.expose_str(), Ok("in-b"));
+    assert_eq!(
+        local.get(&token).await.unwrap().value.expose_str(),
+        Ok("local")
+    );
+}
+
+/// A provider that wraps and unwraps with a fixed associated data, so a
+/// test can see the value's own binding once the data key is out.
+struct IgnoreAad(MasterKey);
+
+impl KeyProvider for IgnoreAad {
+    fn key_id(&self) -> String {
+        self.0.key_id()
+    }
+    fn wrap(&self, key: &DataKey, _aad: &[u8]) -> Result<Vec<u8>, KeyError> {
+        self.0.wrap(key, b"fixed")
+    }
+    fn unwrap(&self, key_id: &str, wrapped: &[u8], _aad: &[u8]) -> Result<DataKey, KeyError> {
+        self.0.unwrap(key_id, wrapped, b"fixed")
+    }
+}
+
+/// Stores alpha in account `from` with `keys`, moves its row to account
+/// `to` by raw SQL, and returns what reading it there gives.
+async fn read_after_moving(from: &str, to: &str, keys: impl Fn() -> Arc<dyn KeyProvider>) -> Error {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rampart.db").display());
+    let db = rampart_store::Store::connect(&url).await.unwrap();
+    let source = SecretStore::for_account(db.clone(), keys(), from);
+    source
+        .set(&project("alpha"), SecretKind::Text, &value("alpha-value-1"))
+        .await
+        .unwrap();
+    let pool = raw(dir.path()).await;
+    sqlx::query("UPDATE secret_versions SET scope_account = ? WHERE identifier = 'alpha'")
+        .bind(to)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let target = SecretStore::for_account(db, keys(), to);
+    let error = target.get(&project("alpha")).await.unwrap_err();
+    let message = error.to_string();
+    assert!(!message.contains("alpha-value-1"), "{message}");
+    assert!(message.contains("`alpha`"), "{message}");
+    target.close().await;
+    error
+}
+
+#[tokio::test]
+async fn a_row_moved_to_another_account_does_not_decrypt() {
+    let key = MasterKey::generate().unwrap();
+    for (from, to) in [("acct_a", "acct_b"), ("acct_a", ""), ("", "acct_b")] {
+        // The wrapped data key is bound to the account: unwrapping fails first.
+        let error = read_after_moving(from, to, || Arc::new(same_key(&key))).await;
+        assert!(inauthentic_key(&error), "{from:?} -> {to:?}: {error:?}");
+        // And so is the sealed value, should its data key come out anyway.
+        let error = read_after_moving(from, to, || Arc::new(IgnoreAad(same_key(&key)))).await;
+        assert!(tampered_value(&error), "{from:?} -> {to:?}: {error:?}");
+    }
+}
+
+#[tokio::test]
+async fn rotation_rewraps_every_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = MasterKey::generate().unwrap();
+    let new = MasterKey::generate().unwrap();
+    let a = open_account(dir.path(), same_key(&old), "acct_a").await;
+    let b = open_account(dir.path(), same_key(&old), "acct_b").await;
+    let mut local = open(dir.path(), same_key(&old)).await;
+    a.set(&project("s"), SecretKind::Text, &value("value-a"))
+        .await
+        .unwrap();
+    b.set(&project("s"), SecretKind::File, &value("value-b"))
+        .await
+        .unwrap();
+    b.set(&project("s"), SecretKind::Text, &value("value-b2"))
+        .await
+        .unwrap();
+    local
+        .set(&project("s"), SecretKind::Text, &value("value-local"))
+        .await
+        .unwrap();
+
+    // Rotating from any one account's store re-wraps them all.
+    let outcome = local.rotate_key(Arc::new(same_key(&new))).await.unwrap();
+    assert_eq!(outcome.rewrapped, 4);
+    a.close().await;
+    b.close().await;
+    local.close().await;
+
+    for (account, expected) in [
+        ("acct_a", "value-a"),
+        ("acct_b", "value-b2"),
+        ("", "value-local"),
+    ] {
+        let store = open_account(dir.path(), same_key(&new), account).await;
+        assert_eq!(
+            store.get(&project("s")).await.unwrap().value.expose_str(),
+            Ok(expected),
+            "{account:?}"
+        );
+        let stale = open_account(dir.path(), same_key(&old), account).await;
+        assert!(stale.get(&project("s")).await.is_err(), "{account:?}");
+    }
+}

@@ -25,6 +25,7 @@ use crate::config::DatabaseUrl;
 use crate::error::ServerError;
 use crate::keys::ServerKeys;
 use crate::policy::{PrincipalSpec, RoleBindingSpec};
+use crate::runner::{RunControl, RunnerSettings};
 use crate::scope::{key_of, new_id, now_ms};
 use crate::settings::address_lockout;
 
@@ -49,6 +50,8 @@ pub struct BackendConfig {
     pub trusted_proxies: TrustedProxies,
     /// Argon2id cost of new password hashes.
     pub hash_params: HashParams,
+    /// The embedded runner.
+    pub runner: RunnerSettings,
 }
 
 impl BackendConfig {
@@ -60,6 +63,7 @@ impl BackendConfig {
             admin_email: "admin@localhost".into(),
             trusted_proxies: TrustedProxies::default(),
             hash_params: HashParams::default(),
+            runner: RunnerSettings::default(),
         }
     }
 }
@@ -105,6 +109,8 @@ pub(crate) struct Core {
     pub decoy_hash: String,
     pub hash_params: HashParams,
     pub data_dir: PathBuf,
+    /// Runs: the embedded runner's state and live log fan-out.
+    pub runs: RunControl,
 }
 
 /// The first administrator, as created at first start.
@@ -145,6 +151,8 @@ impl Backend {
                 decoy_hash,
                 hash_params: config.hash_params,
                 data_dir: config.data_dir,
+                runs: RunControl::new(config.runner)
+                    .map_err(|e| ServerError::Bootstrap(e.to_string()))?,
             }),
         })
     }

@@ -64,6 +64,19 @@ pub struct ErrorBody {
     pub message: String,
     /// The request's `x-request-id`, to find it in the server's log.
     pub request_id: String,
+    /// For `invalid_pipeline`: each problem with its line and column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+}
+
+/// One located problem in a pipeline's YAML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    pub line: u32,
+    pub col: u32,
+    pub message: String,
+    /// What is supported instead, or how to fix it.
+    pub help: Option<String>,
 }
 
 /// An HTTP error. Handlers return it; the request-id middleware renders it as an [`ErrorBody`].
@@ -74,6 +87,13 @@ pub enum ApiError {
     /// 400: the request is malformed or breaks a rule.
     #[error("{0}")]
     BadRequest(String),
+    /// 400 with code `invalid_pipeline`: the YAML does not validate; the
+    /// message lists the problems as `file:line:col: message` lines.
+    #[error("{message}")]
+    InvalidPipeline {
+        message: String,
+        problems: Vec<Problem>,
+    },
     /// 401: no credential, or one that does not work (deliberately vague).
     #[error("{0}")]
     Unauthenticated(String),
@@ -104,7 +124,7 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::InvalidPipeline { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthenticated(_) | Self::IpBlocked(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::StageRequired { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -118,6 +138,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
+            Self::InvalidPipeline { .. } => "invalid_pipeline",
             Self::Unauthenticated(_) => "unauthenticated",
             Self::IpBlocked(_) => "ip_blocked",
             Self::Forbidden(_) => "forbidden",
@@ -153,6 +174,7 @@ impl From<rampart_store::StoreError> for ApiError {
 pub(crate) struct ErrorInfo {
     pub code: String,
     pub message: String,
+    pub problems: Vec<Problem>,
 }
 
 impl ErrorInfo {
@@ -188,6 +210,7 @@ impl ErrorInfo {
         Self {
             code: code.to_string(),
             message,
+            problems: Vec::new(),
         }
     }
 }
@@ -202,9 +225,14 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, value);
         }
+        let problems = match &self {
+            Self::InvalidPipeline { problems, .. } => problems.clone(),
+            _ => Vec::new(),
+        };
         response.extensions_mut().insert(ErrorInfo {
             code: self.code().to_string(),
             message: self.to_string(),
+            problems,
         });
         response
     }

@@ -285,6 +285,7 @@ fn error_response(response: Response, request_id: &str) -> Response {
         code: info.code,
         message: info.message,
         request_id: request_id.to_string(),
+        problems: info.problems,
     };
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     parts.headers.remove(CONTENT_LENGTH);

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use rampart_auth::token::Pepper;
-use rampart_secrets::{KeyMode, KeySettings, LocalKeys, SealedBlob, SecretStore, SecretValue};
+use rampart_secrets::{
+    KeyMode, KeyProvider, KeySettings, LocalKeys, SealedBlob, SecretStore, SecretValue,
+};
 use rampart_store::Store;
 use zeroize::Zeroizing;
 
@@ -34,10 +36,12 @@ pub const PEPPER_FILE: &str = "token-pepper.key";
 /// The master key file's name in the data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
 
-/// The pepper and the sealer of TOTP seeds.
+/// The pepper, the sealer of TOTP seeds, and the key of the accounts' secrets.
 pub struct ServerKeys {
     pepper: Pepper,
     sealer: SecretStore,
+    master: Arc<dyn KeyProvider>,
+    store: Store,
 }
 
 impl ServerKeys {
@@ -57,10 +61,18 @@ impl ServerKeys {
         for notice in notices {
             tracing::warn!("{notice}");
         }
+        let master: Arc<dyn KeyProvider> = Arc::new(keys);
         Ok(ServerKeys {
             pepper,
-            sealer: SecretStore::with_database(store.clone(), Arc::new(keys)),
+            sealer: SecretStore::with_database(store.clone(), master.clone()),
+            master,
+            store: store.clone(),
         })
+    }
+
+    /// An account's encrypted secrets.
+    pub(crate) fn secrets(&self, account: &str) -> SecretStore {
+        SecretStore::for_account(self.store.clone(), self.master.clone(), account)
     }
 
     /// The key of stored credential hashes.

@@ -90,6 +90,7 @@ impl Server {
         } = self;
         let maintenance = tokio::spawn(backend.core.access.clone().maintain());
         let sweeper = tokio::spawn(backend.clone().sweep_sessions());
+        let runner = tokio::spawn(crate::runner::run_pool(backend.core.clone()));
         let graceful = GracefulShutdown::new();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
@@ -126,6 +127,8 @@ impl Server {
         }
         ready.store(false, Ordering::SeqCst);
         drop(listener);
+        // Live log streams end and running runs stop (they end "server stopped during run").
+        backend.core.runs.shutdown.cancel();
         tracing::info!(
             grace_secs = grace.as_secs_f64(),
             "shutting down: finishing in-flight requests"
@@ -140,6 +143,9 @@ impl Server {
             );
         }
         connections.shutdown().await;
+        if let Err(error) = runner.await {
+            tracing::error!(%error, "the embedded runner failed");
+        }
         maintenance.abort();
         sweeper.abort();
         backend.core.access.flush_last_used().await;

@@ -341,6 +341,65 @@ pub const MATRIX: &[(&str, At, &str)] = &[
     ("DELETE /api/role-bindings/{binding}",                  P1,    "U  Y  N  Y  N  N  Y  N  N  Y  N  N  N  N  H"),
     ("DELETE /api/role-bindings/{binding}",                  Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
 
+    // Pipelines live in projects (`?org=&project=` both required), so their
+    // rows are for `o1/p1` and `o2/p2` only. `core_pipeline_view` to read,
+    // `_edit` to save (create or a new version), `_delete`, `_execute` to
+    // start a run; the Pipeline Executor may view and run, not edit.
+    ("GET /api/pipelines",                                   P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  Y"),
+    ("GET /api/pipelines",                                   Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  Y"),
+    ("POST /api/pipelines",                                  P1,    "U  Y  N  Y  N  N  Y  N  N  Y  N  N  N  N  H"),
+    ("POST /api/pipelines",                                  Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/pipelines/{pipeline}",                        P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/pipelines/{pipeline}",                        Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("PUT /api/pipelines/{pipeline}",                        P1,    "U  Y  N  Y  N  N  Y  N  N  Y  N  N  N  N  H"),
+    ("PUT /api/pipelines/{pipeline}",                        Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("DELETE /api/pipelines/{pipeline}",                     P1,    "U  Y  N  Y  N  N  Y  N  N  Y  N  N  N  N  H"),
+    ("DELETE /api/pipelines/{pipeline}",                     Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/pipelines/{pipeline}/versions",               P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/pipelines/{pipeline}/versions",               Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/pipelines/{pipeline}/versions/{version}",     P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/pipelines/{pipeline}/versions/{version}",     Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("POST /api/pipelines/{pipeline}/runs",                  P1,    "U  Y  N  Y  N  N  Y  N  Y  Y  N  N  N  N  H"),
+    ("POST /api/pipelines/{pipeline}/runs",                  Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+
+    // Runs, by where their pipeline lives (`o1/p1`: a run there; other: a
+    // run in `o2/p2`): `core_pipeline_view` to read one and its logs,
+    // `_abort` to abort, `_execute` to re-run (as the caller). The list
+    // filters; naming a project nobody let the caller see is refused.
+    ("GET /api/runs",                                        Acct,  "U  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  N  Y"),
+    ("GET /api/runs",                                        O1,    "U  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  N  Y"),
+    ("GET /api/runs",                                        P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  Y"),
+    ("GET /api/runs",                                        Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  Y"),
+    ("GET /api/runs/{run}",                                  P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/runs/{run}",                                  Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/runs/{run}/logs",                             P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/runs/{run}/logs",                             Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/runs/{run}/logs/stream",                      P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/runs/{run}/logs/stream",                      Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("POST /api/runs/{run}/abort",                           P1,    "U  Y  N  Y  N  N  Y  N  Y  Y  N  N  N  N  H"),
+    ("POST /api/runs/{run}/abort",                           Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("POST /api/runs/{run}/rerun",                           P1,    "U  Y  N  Y  N  N  Y  N  Y  Y  N  N  N  N  H"),
+    ("POST /api/runs/{run}/rerun",                           Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+
+    // Secrets at every scope (`core_secret_view` / `_edit` / `_delete`;
+    // no call returns a value). The Pipeline Executor sees their metadata.
+    ("GET /api/secrets",                                     Acct,  "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  Y"),
+    ("GET /api/secrets",                                     O1,    "U  Y  Y  Y  Y  Y  N  N  N  N  N  N  N  N  Y"),
+    ("GET /api/secrets",                                     P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  Y"),
+    ("GET /api/secrets",                                     Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  Y"),
+    ("GET /api/secrets/{secret}",                            Acct,  "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/secrets/{secret}",                            O1,    "U  Y  Y  Y  Y  Y  N  N  N  N  N  N  N  N  H"),
+    ("GET /api/secrets/{secret}",                            P1,    "U  Y  Y  Y  N  Y  Y  Y  Y  Y  N  N  N  N  H"),
+    ("GET /api/secrets/{secret}",                            Other, "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("PUT /api/secrets/{secret}",                            Acct,  "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  Y"),
+    ("PUT /api/secrets/{secret}",                            O1,    "U  Y  N  Y  Y  N  N  N  N  N  N  N  N  N  H"),
+    ("PUT /api/secrets/{secret}",                            P1,    "U  Y  N  Y  N  N  Y  N  N  Y  N  N  N  N  H"),
+    ("PUT /api/secrets/{secret}",                            Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("DELETE /api/secrets/{secret}",                         Acct,  "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+    ("DELETE /api/secrets/{secret}",                         O1,    "U  Y  N  Y  Y  N  N  N  N  N  N  N  N  N  H"),
+    ("DELETE /api/secrets/{secret}",                         P1,    "U  Y  N  Y  N  N  Y  N  N  Y  N  N  N  N  H"),
+    ("DELETE /api/secrets/{secret}",                         Other, "U  Y  N  N  N  N  N  N  N  N  N  N  N  N  H"),
+
     // Account settings and the audit trail: account-level only, so no
     // organization or project role reaches them.
     ("GET /api/auth-settings",                               Nil,   "U  Y  Y  N  N  N  N  N  N  N  N  N  N  N  Y"),
@@ -353,8 +412,9 @@ pub const MATRIX: &[(&str, At, &str)] = &[
 ];
 
 /// Lists that filter rather than refuse: which of the named fixtures each
-/// principal finds in them (space-separated; `-` not checked, because the
-/// list is refused or never reached). Same columns as [`MATRIX`].
+/// principal finds in them, by `identifier` (runs: by `pipeline`),
+/// space-separated; `-` not checked, because the list is refused or never
+/// reached. Same columns as [`MATRIX`].
 #[rustfmt::skip]
 pub const VISIBLE: &[(&str, &[&str], [&str; PRINCIPALS])] = &[
     //                                                        an   AA       AV       OA    OL    OV    PA    PV    PE    ST    NB   NT       SS   MF   XA
@@ -363,11 +423,27 @@ pub const VISIBLE: &[(&str, &[&str], [&str; PRINCIPALS])] = &[
     ("/api/orgs/o2/projects",                &["p2"],       ["-", "p2",    "p2",    "",   "",   "",   "",   "",   "",   "",   "",  "",      "",  "-", ""]),
     ("/api/role-bindings?org=o1&project=p1", &["rb1"],      ["-", "rb1",   "rb1",   "rb1","-",  "rb1","rb1","rb1","-",  "rb1","-", "rb1",   "-", "-", ""]),
     ("/api/user-groups?org=o1&project=p1",   &["g1"],       ["-", "g1",    "g1",    "g1", "-",  "g1", "g1", "g1", "-",  "g1", "-", "-",     "-", "-", ""]),
+    ("/api/pipelines?org=o1&project=p1",     &["pl1"],      ["-", "pl1",   "pl1",   "pl1","-",  "pl1","pl1","pl1","pl1","pl1","-", "-",     "-", "-", ""]),
+    ("/api/secrets?org=o1&project=p1",       &["s1"],       ["-", "s1",    "s1",    "s1", "-",  "s1", "s1", "s1", "s1", "s1", "-", "-",     "-", "-", ""]),
+    // Runs, by their pipeline (`pl1` in o1/p1, `pl2` in o2/p2).
+    ("/api/runs",                            &["pl1", "pl2"], ["-", "pl1 pl2", "pl1 pl2", "pl1", "", "pl1", "pl1", "pl1", "pl1", "pl1", "", "", "", "-", ""]),
+    ("/api/runs?org=o1",                     &["pl1", "pl2"], ["-", "pl1",   "pl1",   "pl1", "",  "pl1","pl1","pl1","pl1","pl1", "",  "",      "",  "-", ""]),
 ];
 
-/// Every operation of the OpenAPI document (`METHOD PATH`), and whether it
-/// takes the `?org=&project=` scope.
-fn documented_operations() -> BTreeMap<String, bool> {
+/// Which scopes an operation is pointed at, by its query parameters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scoping {
+    /// No `?org=`: rows as the operation's targets need.
+    None,
+    /// `?org=&project=`, both optional: a row per scope.
+    Any,
+    /// `?org=&project=`, both required: rows for `o1/p1` and other.
+    Project,
+}
+
+/// Every operation of the OpenAPI document (`METHOD PATH`), and which
+/// scopes it takes.
+fn documented_operations() -> BTreeMap<String, Scoping> {
     let doc = serde_json::to_value(rampart_server::openapi()).unwrap();
     let mut operations = BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -377,12 +453,20 @@ fn documented_operations() -> BTreeMap<String, bool> {
             let Some(operation) = item.get(method) else {
                 continue;
             };
-            let scoped = [&item["parameters"], &operation["parameters"]]
-                .into_iter()
-                .filter_map(|p| p.as_array())
-                .flatten()
-                .any(|p| p["name"] == "org" && p["in"] == "query");
-            operations.insert(format!("{} {path}", method.to_uppercase()), scoped);
+            let query = |name: &str| {
+                [&item["parameters"], &operation["parameters"]]
+                    .into_iter()
+                    .filter_map(|p| p.as_array())
+                    .flatten()
+                    .find(|p| p["name"] == name && p["in"] == "query")
+                    .cloned()
+            };
+            let scoping = match (query("org"), query("project")) {
+                (None, _) => Scoping::None,
+                (Some(_), Some(project)) if project["required"] == true => Scoping::Project,
+                (Some(_), _) => Scoping::Any,
+            };
+            operations.insert(format!("{} {path}", method.to_uppercase()), scoping);
         }
     }
     operations
@@ -408,15 +492,19 @@ fn coverage_problems() -> Vec<String> {
         }
     }
     let every_scope: BTreeSet<At> = [Acct, O1, P1, Other].into();
-    for (operation, scoped) in &documented {
-        match rows.get(operation.as_str()) {
-            None => problems.push(format!(
+    let projects: BTreeSet<At> = [P1, Other].into();
+    for (operation, scoping) in &documented {
+        match (rows.get(operation.as_str()), scoping) {
+            (None, _) => problems.push(format!(
                 "{operation} is in the OpenAPI document but has no row in MATRIX: decide who may call it and add its rows"
             )),
-            Some(ats) if *scoped && *ats != every_scope => problems.push(format!(
+            (Some(ats), Scoping::Any) if *ats != every_scope => problems.push(format!(
                 "{operation} takes ?org=&project= and needs one row per scope (account, o1, o1/p1, other), not {ats:?}"
             )),
-            Some(_) => {}
+            (Some(ats), Scoping::Project) if *ats != projects => problems.push(format!(
+                "{operation} needs ?org=&project= and needs one row per project (o1/p1, other), not {ats:?}"
+            )),
+            _ => {}
         }
     }
     for operation in rows.keys() {
@@ -594,6 +682,8 @@ mod suite {
         victim_users: BTreeMap<Who, String>,
         /// Per scope and principal: a service account token to revoke and one to rotate.
         sa_tokens: BTreeMap<(At, Who), (String, String)>,
+        /// Per project (`P1`, `Other`): a finished run of its pipeline.
+        runs: BTreeMap<At, String>,
         auth_settings: Value,
         /// The `SS` user's password (the matrix changes it) and TOTP.
         session_password: String,
@@ -708,6 +798,18 @@ mod suite {
         )
         .await;
         created["user"]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The pipeline of `o1/p1` (`pl1`) or `o2/p2` (`pl2`).
+    fn pipeline_of(at: At) -> &'static str {
+        if at == Other { "pl2" } else { "pl1" }
+    }
+
+    /// A pipeline that finishes at once.
+    fn pipeline_yaml(identifier: &str) -> String {
+        format!(
+            "pipeline:\n  identifier: {identifier}\n  name: {identifier}\n  stages:\n    - stage:\n        identifier: main\n        name: main\n        type: CI\n        spec:\n          execution:\n            steps:\n              - step:\n                  identifier: hello\n                  name: hello\n                  type: Run\n                  spec:\n                    shell: Sh\n                    command: echo hello\n"
+        )
     }
 
     impl<'a> World<'a> {
@@ -992,6 +1094,44 @@ mod suite {
                 }
             }
 
+            // Secrets at every scope; pipelines and a finished run in each project.
+            for at in [Acct, O1, P1, Other] {
+                let q = query(at);
+                for secret in ["s1".to_owned()]
+                    .into_iter()
+                    .chain(WHO.iter().map(|w| format!("vs_{}", w.tag())))
+                {
+                    must(
+                        server,
+                        Method::PUT,
+                        &format!("/api/secrets/{secret}{q}"),
+                        &admin,
+                        Some(json!({"value": format!("value of {secret}")})),
+                    )
+                    .await;
+                }
+            }
+            let mut runs = BTreeMap::new();
+            for at in [P1, Other] {
+                let q = query(at);
+                let pipeline = pipeline_of(at);
+                for identifier in [pipeline.to_owned()]
+                    .into_iter()
+                    .chain(WHO.iter().map(|w| format!("vpl_{}", w.tag())))
+                {
+                    post(
+                        format!("/api/pipelines{q}"),
+                        json!({"yaml": pipeline_yaml(&identifier)}),
+                    )
+                    .await;
+                }
+                let run = post(format!("/api/pipelines/{pipeline}/runs{q}"), json!({})).await;
+                let id = run["id"].as_str().unwrap().to_owned();
+                let done = server.finished_run(&admin, &id).await;
+                assert_eq!(done["status"], "Success", "setup run: {done}");
+                runs.insert(at, id);
+            }
+
             // Victims outside scopes: a user, an account, and organizations
             // and projects where the principal holds the binding it holds
             // at `o1` or `o1/p1` (so deleting "its own" is what is tried),
@@ -1072,6 +1212,7 @@ mod suite {
                 target_user,
                 victim_users,
                 sa_tokens,
+                runs,
                 auth_settings,
                 session_password: PASSWORD.to_owned(),
                 session_totp: None,
@@ -1486,6 +1627,75 @@ mod suite {
                     None,
                 ),
 
+                "GET /api/pipelines" => (Method::GET, format!("/api/pipelines{q}"), None),
+                "POST /api/pipelines" => (
+                    Method::POST,
+                    format!("/api/pipelines{q}"),
+                    Some(json!({"yaml": pipeline_yaml(&format!("npl_{t}"))})),
+                ),
+                "GET /api/pipelines/{pipeline}" => (
+                    Method::GET,
+                    format!("/api/pipelines/{}{q}", pipeline_of(at)),
+                    None,
+                ),
+                "PUT /api/pipelines/{pipeline}" => {
+                    let pipeline = pipeline_of(at);
+                    (
+                        Method::PUT,
+                        format!("/api/pipelines/{pipeline}{q}"),
+                        Some(json!({"yaml": pipeline_yaml(pipeline)})),
+                    )
+                }
+                "DELETE /api/pipelines/{pipeline}" => {
+                    (Method::DELETE, format!("/api/pipelines/vpl_{t}{q}"), None)
+                }
+                "GET /api/pipelines/{pipeline}/versions" => (
+                    Method::GET,
+                    format!("/api/pipelines/{}/versions{q}", pipeline_of(at)),
+                    None,
+                ),
+                "GET /api/pipelines/{pipeline}/versions/{version}" => (
+                    Method::GET,
+                    format!("/api/pipelines/{}/versions/1{q}", pipeline_of(at)),
+                    None,
+                ),
+                "POST /api/pipelines/{pipeline}/runs" => (
+                    Method::POST,
+                    format!("/api/pipelines/{}/runs{q}", pipeline_of(at)),
+                    Some(json!({})),
+                ),
+
+                "GET /api/runs" => (Method::GET, format!("/api/runs{q}"), None),
+                "GET /api/runs/{run}"
+                | "GET /api/runs/{run}/logs"
+                | "GET /api/runs/{run}/logs/stream" => {
+                    let tail = operation.trim_start_matches("GET /api/runs/{run}");
+                    (
+                        Method::GET,
+                        format!("/api/runs/{}{tail}", self.runs[&at]),
+                        None,
+                    )
+                }
+                "POST /api/runs/{run}/abort" | "POST /api/runs/{run}/rerun" => {
+                    let tail = operation.trim_start_matches("POST /api/runs/{run}");
+                    (
+                        Method::POST,
+                        format!("/api/runs/{}{tail}", self.runs[&at]),
+                        None,
+                    )
+                }
+
+                "GET /api/secrets" => (Method::GET, format!("/api/secrets{q}"), None),
+                "GET /api/secrets/{secret}" => (Method::GET, format!("/api/secrets/s1{q}"), None),
+                "PUT /api/secrets/{secret}" => (
+                    Method::PUT,
+                    format!("/api/secrets/s1{q}"),
+                    Some(json!({"value": format!("set by {t}")})),
+                ),
+                "DELETE /api/secrets/{secret}" => {
+                    (Method::DELETE, format!("/api/secrets/vs_{t}{q}"), None)
+                }
+
                 "GET /api/auth-settings" => (Method::GET, "/api/auth-settings".to_owned(), None),
                 "PUT /api/auth-settings" => (
                     Method::PUT,
@@ -1753,7 +1963,10 @@ mod suite {
                     items
                         .iter()
                         .copied()
-                        .filter(|item| list.iter().any(|e| e["identifier"] == *item))
+                        .filter(|item| {
+                            list.iter()
+                                .any(|e| e["identifier"] == *item || e["pipeline"] == *item)
+                        })
                         .collect()
                 });
                 let want: Vec<&str> = want.split_whitespace().collect();

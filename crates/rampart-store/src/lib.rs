@@ -1,12 +1,13 @@
 //! Persistence for Rampart.
 //!
 //! One repository trait per aggregate ([`SecretRepo`], [`IdentityRepo`],
-//! [`AccessRepo`], [`SessionRepo`], [`AuditRepo`]), implemented
-//! for each database a [`Store`] can be opened on. The database is chosen by
-//! URL: `sqlite://PATH` (embedded, the default) or `postgres://...` (for
-//! several server replicas). Migrations are embedded in the binary and run
-//! when a store is opened. Both implementations pass the same test suite
-//! (`tests/repo.rs`, `tests/identity.rs`, `tests/access.rs`).
+//! [`AccessRepo`], [`SessionRepo`], [`AuditRepo`], [`PipelineRepo`],
+//! [`RunRepo`]), implemented for each database a [`Store`] can be opened on.
+//! The database is chosen by URL: `sqlite://PATH` (embedded, the default) or
+//! `postgres://...` (for several server replicas). Migrations are embedded in
+//! the binary and run when a store is opened. Both implementations pass the
+//! same test suite (`tests/repo.rs`, `tests/identity.rs`, `tests/access.rs`,
+//! `tests/ci.rs`).
 //!
 //! This crate stores bytes and metadata; it deliberately knows nothing about
 //! cryptography. Secret rows arrive here already sealed by `rampart-secrets`,
@@ -30,6 +31,8 @@ mod access;
 mod access_sql;
 mod audit;
 mod audit_sql;
+mod ci;
+mod ci_sql;
 mod identity;
 mod identity_sql;
 mod postgres;
@@ -47,6 +50,10 @@ pub use access::{
     ServiceAccount,
 };
 pub use audit::{Appended, AuditFilter, AuditHead, AuditRepo, AuditRow};
+pub use ci::{
+    LogChunk, PipelineKey, PipelineRepo, PipelineRow, PipelineVersion, QUEUED, RUNNING, RunFilter,
+    RunNode, RunRepo, RunRow,
+};
 pub use identity::{Account, ApiToken, IdentityRepo, Organization, Project, TokenOwner, User};
 pub use postgres::{PgStore, SecurityWatch};
 pub use secrets::{
@@ -174,17 +181,17 @@ impl SecretRepo for Store {
         }
     }
 
-    async fn latest_all(&self) -> Result<Vec<StoredVersion>, StoreError> {
+    async fn latest_all(&self, account: &str) -> Result<Vec<StoredVersion>, StoreError> {
         match self {
-            Store::Sqlite(store) => store.latest_all().await,
-            Store::Postgres(store) => store.latest_all().await,
+            Store::Sqlite(store) => store.latest_all(account).await,
+            Store::Postgres(store) => store.latest_all(account).await,
         }
     }
 
-    async fn list(&self) -> Result<Vec<SecretMeta>, StoreError> {
+    async fn list(&self, account: &str) -> Result<Vec<SecretMeta>, StoreError> {
         match self {
-            Store::Sqlite(store) => store.list().await,
-            Store::Postgres(store) => store.list().await,
+            Store::Sqlite(store) => store.list(account).await,
+            Store::Postgres(store) => store.list(account).await,
         }
     }
 
@@ -286,6 +293,38 @@ dispatch! { AccessRepo {
     api_keys_of(owner: &TokenOwner) -> Vec<ApiKey>;
     delete_api_key(owner: &TokenOwner, identifier: &str) -> bool;
     generation() -> i64;
+}}
+
+dispatch! { PipelineRepo {
+    save_pipeline(row: &PipelineRow, expected_version: Option<i64>) -> PipelineRow;
+    pipeline(key: &PipelineKey) -> Option<PipelineRow>;
+    pipelines(account: &str, org: &str, project: &str) -> Vec<PipelineRow>;
+    pipeline_versions(key: &PipelineKey) -> Vec<PipelineVersion>;
+    pipeline_version(key: &PipelineKey, version: i64) -> Option<PipelineVersion>;
+    delete_pipeline(key: &PipelineKey) -> bool;
+}}
+
+dispatch! { RunRepo {
+    enqueue_run(run: &RunRow) -> RunRow;
+    claim_run(runner: &str, now_ms: i64, lease_until_ms: i64) -> Option<RunRow>;
+    renew_leases(runner: &str, lease_until_ms: i64) -> u64;
+    finish_run(
+        run_id: &str,
+        runner: &str,
+        status: &str,
+        message: Option<&str>,
+        finished_at_ms: i64,
+        summary_json: Option<&str>
+    ) -> bool;
+    fail_stale_runs(lease_before_ms: i64, status: &str, message: &str, at_ms: i64) -> Vec<String>;
+    request_abort(run_id: &str, status_for_queued: &str, message: &str, at_ms: i64) -> Option<RunRow>;
+    run(run_id: &str) -> Option<RunRow>;
+    runs(account: &str, filter: &RunFilter) -> Vec<RunRow>;
+    put_node(node: &RunNode) -> ();
+    nodes(run_id: &str) -> Vec<RunNode>;
+    append_logs(chunks: &[LogChunk]) -> ();
+    logs(run_id: &str, after_seq: i64, step: Option<(&str, &str)>, limit: u32) -> Vec<LogChunk>;
+    last_log_seq(run_id: &str) -> i64;
 }}
 
 dispatch! { SessionRepo {

@@ -241,14 +241,16 @@ crate::identity_sql::identity_repo!(PgStore, classify);
 crate::access_sql::access_repo!(PgStore, classify);
 crate::sessions_sql::session_repo!(PgStore, classify);
 crate::audit_sql::audit_repo!(PgStore, Postgres, classify, " FOR UPDATE");
+crate::ci_sql::ci_repo!(PgStore, Postgres, classify, " FOR UPDATE SKIP LOCKED");
 
 impl SecretRepo for PgStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
         let result = sqlx::query(
-            "INSERT INTO secret_versions (scope_org, scope_project, identifier, version, kind, \
-             cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO secret_versions (scope_account, scope_org, scope_project, identifier, \
+             version, kind, cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
+        .bind(&row.name.account)
         .bind(column(row.name.org.as_ref()))
         .bind(column(row.name.project.as_ref()))
         .bind(&row.name.identifier)
@@ -277,10 +279,12 @@ impl SecretRepo for PgStore {
     async fn latest(&self, name: &SecretName) -> Result<Option<StoredVersion>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {VERSION_COLUMNS} FROM secret_versions \
-             WHERE scope_org = $1 AND scope_project = $2 AND identifier = $3 \
+             WHERE scope_account = $1 AND scope_org = $2 AND scope_project = $3 \
+             AND identifier = $4 \
              ORDER BY version DESC LIMIT 1"
         ));
         let row = sqlx::query(sql)
+            .bind(&name.account)
             .bind(column(name.org.as_ref()))
             .bind(column(name.project.as_ref()))
             .bind(&name.identifier)
@@ -289,28 +293,32 @@ impl SecretRepo for PgStore {
         row.as_ref().map(stored_of).transpose()
     }
 
-    async fn latest_all(&self) -> Result<Vec<StoredVersion>, StoreError> {
+    async fn latest_all(&self, account: &str) -> Result<Vec<StoredVersion>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT ON (scope_org, scope_project, identifier) {VERSION_COLUMNS} \
-             FROM secret_versions \
+             FROM secret_versions WHERE scope_account = $1 \
              ORDER BY scope_org, scope_project, identifier, version DESC"
         ));
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql).bind(account).fetch_all(&self.pool).await?;
         rows.iter().map(stored_of).collect()
     }
 
-    async fn list(&self) -> Result<Vec<SecretMeta>, StoreError> {
+    async fn list(&self, account: &str) -> Result<Vec<SecretMeta>, StoreError> {
         let rows = sqlx::query(
-            "SELECT v.scope_org, v.scope_project, v.identifier, v.kind, v.version, \
-                 agg.versions, agg.created_at_ms, v.created_at_ms AS updated_at_ms \
+            "SELECT v.scope_account, v.scope_org, v.scope_project, v.identifier, v.kind, \
+                 v.version, agg.versions, agg.created_at_ms, v.created_at_ms AS updated_at_ms \
              FROM secret_versions AS v \
-             JOIN (SELECT scope_org, scope_project, identifier, MAX(version) AS latest, \
-                       COUNT(*) AS versions, MIN(created_at_ms) AS created_at_ms \
-                   FROM secret_versions GROUP BY scope_org, scope_project, identifier) AS agg \
-             ON v.scope_org = agg.scope_org AND v.scope_project = agg.scope_project \
+             JOIN (SELECT scope_account, scope_org, scope_project, identifier, \
+                       MAX(version) AS latest, COUNT(*) AS versions, \
+                       MIN(created_at_ms) AS created_at_ms \
+                   FROM secret_versions WHERE scope_account = $1 \
+                   GROUP BY scope_account, scope_org, scope_project, identifier) AS agg \
+             ON v.scope_account = agg.scope_account AND v.scope_org = agg.scope_org \
+                 AND v.scope_project = agg.scope_project \
                  AND v.identifier = agg.identifier AND v.version = agg.latest \
              ORDER BY v.scope_org, v.scope_project, v.identifier",
         )
+        .bind(account)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(meta_of).collect()
@@ -319,8 +327,10 @@ impl SecretRepo for PgStore {
     async fn delete(&self, name: &SecretName) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "DELETE FROM secret_versions \
-             WHERE scope_org = $1 AND scope_project = $2 AND identifier = $3",
+             WHERE scope_account = $1 AND scope_org = $2 AND scope_project = $3 \
+             AND identifier = $4",
         )
+        .bind(&name.account)
         .bind(column(name.org.as_ref()))
         .bind(column(name.project.as_ref()))
         .bind(&name.identifier)
@@ -332,8 +342,10 @@ impl SecretRepo for PgStore {
 
     async fn wrapped_keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT scope_org, scope_project, identifier, version, kind, key_id, wrapped_key \
-             FROM secret_versions ORDER BY scope_org, scope_project, identifier, version",
+            "SELECT scope_account, scope_org, scope_project, identifier, version, kind, key_id, \
+                 wrapped_key \
+             FROM secret_versions \
+             ORDER BY scope_account, scope_org, scope_project, identifier, version",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -356,11 +368,12 @@ impl SecretRepo for PgStore {
         for rewrap in rewraps {
             let result = sqlx::query(
                 "UPDATE secret_versions SET key_id = $1, wrapped_key = $2 \
-                 WHERE scope_org = $3 AND scope_project = $4 AND identifier = $5 \
-                 AND version = $6 AND wrapped_key = $7",
+                 WHERE scope_account = $3 AND scope_org = $4 AND scope_project = $5 \
+                 AND identifier = $6 AND version = $7 AND wrapped_key = $8",
             )
             .bind(&rewrap.new_key_id)
             .bind(&rewrap.new_wrapped_key)
+            .bind(&rewrap.name.account)
             .bind(column(rewrap.name.org.as_ref()))
             .bind(column(rewrap.name.project.as_ref()))
             .bind(&rewrap.name.identifier)

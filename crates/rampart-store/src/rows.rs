@@ -7,8 +7,8 @@ use crate::StoreError;
 use crate::secrets::{SecretMeta, SecretName, StoredVersion, WrappedKey};
 
 /// The columns of a stored version, in the order `stored_of` reads them.
-pub(crate) const VERSION_COLUMNS: &str = "scope_org, scope_project, identifier, version, kind, cipher, \
-     key_id, wrapped_key, nonce, ciphertext, created_at_ms";
+pub(crate) const VERSION_COLUMNS: &str = "scope_account, scope_org, scope_project, identifier, \
+     version, kind, cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms";
 
 /// The stored form of an absent org or project.
 pub(crate) fn column(part: Option<&String>) -> &str {
@@ -30,6 +30,7 @@ where
     String: Decode<'r, R::Database> + Type<R::Database>,
 {
     Ok(SecretName {
+        account: row.try_get("scope_account")?,
         org: optional(row.try_get("scope_org")?),
         project: optional(row.try_get("scope_project")?),
         identifier: row.try_get("identifier")?,

@@ -4,11 +4,15 @@ use std::future::Future;
 
 use crate::StoreError;
 
-/// Which secret a row belongs to: its scope (no org: account; an org and no
-/// project: org; both: project) and its identifier. Validation of the parts
-/// belongs to `rampart-secrets`; the store keeps what it is given.
+/// Which secret a row belongs to: its account, its scope within the account
+/// (no org: account; an org and no project: org; both: project) and its
+/// identifier. Validation of the parts belongs to `rampart-secrets`; the
+/// store keeps what it is given.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SecretName {
+    /// The server account owning the secret; "" for the local CLI's store,
+    /// which has no accounts.
+    pub account: String,
     pub org: Option<String>,
     pub project: Option<String>,
     pub identifier: String,
@@ -88,16 +92,24 @@ pub trait SecretRepo {
         name: &SecretName,
     ) -> impl Future<Output = Result<Option<StoredVersion>, StoreError>> + Send;
 
-    /// The highest version of every secret.
-    fn latest_all(&self) -> impl Future<Output = Result<Vec<StoredVersion>, StoreError>> + Send;
+    /// The highest version of every secret of one account, ordered by
+    /// scope and identifier. Filtered here so no caller can forget to.
+    fn latest_all(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<StoredVersion>, StoreError>> + Send;
 
-    /// Every secret's metadata, ordered by scope and identifier.
-    fn list(&self) -> impl Future<Output = Result<Vec<SecretMeta>, StoreError>> + Send;
+    /// Every secret's metadata in one account, ordered by scope and identifier.
+    fn list(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<SecretMeta>, StoreError>> + Send;
 
     /// Deletes every version of a secret; returns how many were deleted.
     fn delete(&self, name: &SecretName) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// The wrapped data key of every version of every secret.
+    /// The wrapped data key of every version of every secret, in every
+    /// account (one master key wraps them all).
     fn wrapped_keys(&self) -> impl Future<Output = Result<Vec<WrappedKey>, StoreError>> + Send;
 
     /// Replaces wrapped data keys in ONE transaction. `rewraps` must cover

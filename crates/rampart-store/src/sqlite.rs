@@ -126,14 +126,16 @@ crate::identity_sql::identity_repo!(SqliteStore, StoreError::from);
 crate::access_sql::access_repo!(SqliteStore, StoreError::from);
 crate::sessions_sql::session_repo!(SqliteStore, StoreError::from);
 crate::audit_sql::audit_repo!(SqliteStore, Sqlite, StoreError::from, "");
+crate::ci_sql::ci_repo!(SqliteStore, Sqlite, StoreError::from, "");
 
 impl SecretRepo for SqliteStore {
     async fn insert_version(&self, row: &NewSecretVersion) -> Result<(), StoreError> {
         let result = sqlx::query(
-            "INSERT INTO secret_versions (scope_org, scope_project, identifier, version, kind, \
-             cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO secret_versions (scope_account, scope_org, scope_project, identifier, \
+             version, kind, cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
+        .bind(&row.name.account)
         .bind(column(row.name.org.as_ref()))
         .bind(column(row.name.project.as_ref()))
         .bind(&row.name.identifier)
@@ -162,10 +164,11 @@ impl SecretRepo for SqliteStore {
     async fn latest(&self, name: &SecretName) -> Result<Option<StoredVersion>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {VERSION_COLUMNS} FROM secret_versions \
-             WHERE scope_org = ? AND scope_project = ? AND identifier = ? \
+             WHERE scope_account = ? AND scope_org = ? AND scope_project = ? AND identifier = ? \
              ORDER BY version DESC LIMIT 1"
         ));
         let row = sqlx::query(sql)
+            .bind(&name.account)
             .bind(column(name.org.as_ref()))
             .bind(column(name.project.as_ref()))
             .bind(&name.identifier)
@@ -174,30 +177,34 @@ impl SecretRepo for SqliteStore {
         row.as_ref().map(stored_of).transpose()
     }
 
-    async fn latest_all(&self) -> Result<Vec<StoredVersion>, StoreError> {
+    async fn latest_all(&self, account: &str) -> Result<Vec<StoredVersion>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {VERSION_COLUMNS} FROM secret_versions AS v \
-             WHERE version = (SELECT MAX(version) FROM secret_versions AS w \
-                 WHERE w.scope_org = v.scope_org AND w.scope_project = v.scope_project \
-                 AND w.identifier = v.identifier) \
+             WHERE scope_account = ? AND version = (SELECT MAX(version) FROM secret_versions AS w \
+                 WHERE w.scope_account = v.scope_account AND w.scope_org = v.scope_org \
+                 AND w.scope_project = v.scope_project AND w.identifier = v.identifier) \
              ORDER BY scope_org, scope_project, identifier"
         ));
-        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql).bind(account).fetch_all(&self.pool).await?;
         rows.iter().map(stored_of).collect()
     }
 
-    async fn list(&self) -> Result<Vec<SecretMeta>, StoreError> {
+    async fn list(&self, account: &str) -> Result<Vec<SecretMeta>, StoreError> {
         let rows = sqlx::query(
-            "SELECT v.scope_org, v.scope_project, v.identifier, v.kind, v.version, \
-                 agg.versions, agg.created_at_ms, v.created_at_ms AS updated_at_ms \
+            "SELECT v.scope_account, v.scope_org, v.scope_project, v.identifier, v.kind, \
+                 v.version, agg.versions, agg.created_at_ms, v.created_at_ms AS updated_at_ms \
              FROM secret_versions AS v \
-             JOIN (SELECT scope_org, scope_project, identifier, MAX(version) AS latest, \
-                       COUNT(*) AS versions, MIN(created_at_ms) AS created_at_ms \
-                   FROM secret_versions GROUP BY scope_org, scope_project, identifier) AS agg \
-             ON v.scope_org = agg.scope_org AND v.scope_project = agg.scope_project \
+             JOIN (SELECT scope_account, scope_org, scope_project, identifier, \
+                       MAX(version) AS latest, COUNT(*) AS versions, \
+                       MIN(created_at_ms) AS created_at_ms \
+                   FROM secret_versions WHERE scope_account = ? \
+                   GROUP BY scope_account, scope_org, scope_project, identifier) AS agg \
+             ON v.scope_account = agg.scope_account AND v.scope_org = agg.scope_org \
+                 AND v.scope_project = agg.scope_project \
                  AND v.identifier = agg.identifier AND v.version = agg.latest \
              ORDER BY v.scope_org, v.scope_project, v.identifier",
         )
+        .bind(account)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(meta_of).collect()
@@ -206,8 +213,9 @@ impl SecretRepo for SqliteStore {
     async fn delete(&self, name: &SecretName) -> Result<u64, StoreError> {
         let result = sqlx::query(
             "DELETE FROM secret_versions \
-             WHERE scope_org = ? AND scope_project = ? AND identifier = ?",
+             WHERE scope_account = ? AND scope_org = ? AND scope_project = ? AND identifier = ?",
         )
+        .bind(&name.account)
         .bind(column(name.org.as_ref()))
         .bind(column(name.project.as_ref()))
         .bind(&name.identifier)
@@ -218,8 +226,10 @@ impl SecretRepo for SqliteStore {
 
     async fn wrapped_keys(&self) -> Result<Vec<WrappedKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT scope_org, scope_project, identifier, version, kind, key_id, wrapped_key \
-             FROM secret_versions ORDER BY scope_org, scope_project, identifier, version",
+            "SELECT scope_account, scope_org, scope_project, identifier, version, kind, key_id, \
+                 wrapped_key \
+             FROM secret_versions \
+             ORDER BY scope_account, scope_org, scope_project, identifier, version",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -233,11 +243,12 @@ impl SecretRepo for SqliteStore {
         for rewrap in rewraps {
             let result = sqlx::query(
                 "UPDATE secret_versions SET key_id = ?, wrapped_key = ? \
-                 WHERE scope_org = ? AND scope_project = ? AND identifier = ? AND version = ? \
-                 AND wrapped_key = ?",
+                 WHERE scope_account = ? AND scope_org = ? AND scope_project = ? \
+                 AND identifier = ? AND version = ? AND wrapped_key = ?",
             )
             .bind(&rewrap.new_key_id)
             .bind(&rewrap.new_wrapped_key)
+            .bind(&rewrap.name.account)
             .bind(column(rewrap.name.org.as_ref()))
             .bind(column(rewrap.name.project.as_ref()))
             .bind(&rewrap.name.identifier)
@@ -273,6 +284,7 @@ mod tests {
 
     fn name(org: Option<&str>, project: Option<&str>, id: &str) -> SecretName {
         SecretName {
+            account: String::new(),
             org: org.map(str::to_string),
             project: project.map(str::to_string),
             identifier: id.to_string(),
@@ -321,7 +333,7 @@ mod tests {
 
         // Reopening runs the (already applied) migrations again and keeps rows.
         let again = SqliteStore::open(&db).await.unwrap();
-        assert_eq!(again.list().await.unwrap().len(), 1);
+        assert_eq!(again.list("").await.unwrap().len(), 1);
     }
 
     #[tokio::test]
@@ -361,14 +373,14 @@ mod tests {
                 .is_none()
         );
 
-        let all = store.latest_all().await.unwrap();
+        let all = store.latest_all("").await.unwrap();
         let summary: Vec<_> = all
             .iter()
             .map(|v| (v.name.identifier.as_str(), v.version))
             .collect();
         assert_eq!(summary, [("b", 1), ("a", 2)], "account scope sorts first");
 
-        let list = store.list().await.unwrap();
+        let list = store.list("").await.unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[1].name, a);
         assert_eq!(
@@ -383,7 +395,7 @@ mod tests {
 
         assert_eq!(store.delete(&a).await.unwrap(), 2);
         assert_eq!(store.delete(&a).await.unwrap(), 0);
-        assert_eq!(store.list().await.unwrap().len(), 1);
+        assert_eq!(store.list("").await.unwrap().len(), 1);
     }
 
     #[tokio::test]

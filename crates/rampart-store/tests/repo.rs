@@ -11,6 +11,7 @@ mod common;
 rampart_testkit::on_both!(
     set_get_versions_and_conflicts,
     scopes_are_separate_and_list_sorts_bytewise,
+    accounts_are_separate_and_rotation_spans_them,
     values_round_trip_byte_for_byte,
     remove_deletes_every_version_of_one_secret,
     rotation_replaces_all_or_nothing,
@@ -25,7 +26,12 @@ mod suite {
     use rampart_store::{NewSecretVersion, Rewrap, SecretName, SecretRepo};
 
     fn name(org: Option<&str>, project: Option<&str>, id: &str) -> SecretName {
+        in_account("", org, project, id)
+    }
+
+    fn in_account(account: &str, org: Option<&str>, project: Option<&str>, id: &str) -> SecretName {
         SecretName {
+            account: account.to_string(),
             org: org.map(str::to_string),
             project: project.map(str::to_string),
             identifier: id.to_string(),
@@ -66,7 +72,7 @@ mod suite {
     pub async fn set_get_versions_and_conflicts(store: Store, _url: String) {
         let a = name(Some("o"), Some("p"), "a");
         assert!(store.latest(&a).await.unwrap().is_none());
-        assert!(store.list().await.unwrap().is_empty());
+        assert!(store.list("").await.unwrap().is_empty());
 
         store.insert_version(&version(&a, 1, 10)).await.unwrap();
         store.insert_version(&version(&a, 2, 20)).await.unwrap();
@@ -79,7 +85,7 @@ mod suite {
             version(&a, 2, 20),
             "the conflicting write changed nothing"
         );
-        let list = store.list().await.unwrap();
+        let list = store.list("").await.unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].name, a);
         assert_eq!(list[0].kind, "text");
@@ -97,7 +103,7 @@ mod suite {
         let mut file = version(&a, 3, 40);
         file.kind = "file".into();
         store.insert_version(&file).await.unwrap();
-        let list = store.list().await.unwrap();
+        let list = store.list("").await.unwrap();
         assert_eq!((list[0].kind.as_str(), list[0].versions), ("file", 3));
         assert_eq!(store.wrapped_keys().await.unwrap().len(), 3);
     }
@@ -130,7 +136,7 @@ mod suite {
             name(Some("o"), Some("p"), "x"),
         ];
         let listed: Vec<_> = store
-            .list()
+            .list("")
             .await
             .unwrap()
             .into_iter()
@@ -138,7 +144,7 @@ mod suite {
             .collect();
         assert_eq!(listed, expected);
         let latest: Vec<_> = store
-            .latest_all()
+            .latest_all("")
             .await
             .unwrap()
             .into_iter()
@@ -160,8 +166,64 @@ mod suite {
         );
     }
 
+    pub async fn accounts_are_separate_and_rotation_spans_them(store: Store, _url: String) {
+        let local = name(Some("o"), Some("p"), "x");
+        let a = in_account("acct_a", Some("o"), Some("p"), "x");
+        let b = in_account("acct_b", Some("o"), Some("p"), "x");
+        store.insert_version(&version(&local, 1, 1)).await.unwrap();
+        store.insert_version(&version(&a, 1, 2)).await.unwrap();
+        store.insert_version(&version(&a, 2, 3)).await.unwrap();
+        // The same version number in another account is no conflict.
+        store.insert_version(&version(&b, 1, 4)).await.unwrap();
+
+        assert_eq!(store.latest(&a).await.unwrap().unwrap(), version(&a, 2, 3));
+        assert_eq!(store.latest(&b).await.unwrap().unwrap(), version(&b, 1, 4));
+        assert_eq!(
+            store.latest(&local).await.unwrap().unwrap(),
+            version(&local, 1, 1)
+        );
+        for (account, expected, versions) in [("", &local, 1), ("acct_a", &a, 2), ("acct_b", &b, 1)]
+        {
+            let list = store.list(account).await.unwrap();
+            assert_eq!(list.len(), 1, "{account:?}: {list:?}");
+            assert_eq!((&list[0].name, list[0].versions), (expected, versions));
+            let latest = store.latest_all(account).await.unwrap();
+            assert_eq!(latest.len(), 1, "{account:?}: {latest:?}");
+            assert_eq!(&latest[0].name, expected);
+        }
+        assert!(store.list("acct_c").await.unwrap().is_empty());
+        assert!(store.latest_all("acct_c").await.unwrap().is_empty());
+
+        // One rotation covers every account; leaving one out is refused.
+        let keys = store.wrapped_keys().await.unwrap();
+        assert_eq!(keys.len(), 4);
+        let rewraps = rewraps_of(&keys);
+        let without_b: Vec<Rewrap> = rewraps
+            .iter()
+            .filter(|r| r.name.account != "acct_b")
+            .cloned()
+            .collect();
+        let partial = store.replace_wrapped_keys(&without_b).await;
+        assert!(is_conflict(&partial), "{partial:?}");
+        store.replace_wrapped_keys(&rewraps).await.unwrap();
+        assert!(
+            store
+                .wrapped_keys()
+                .await
+                .unwrap()
+                .iter()
+                .all(|k| k.key_id == "k2")
+        );
+
+        // Deleting in one account leaves the others.
+        assert_eq!(store.delete(&a).await.unwrap(), 2);
+        assert!(store.latest(&a).await.unwrap().is_none());
+        assert!(store.latest(&b).await.unwrap().is_some());
+        assert!(store.latest(&local).await.unwrap().is_some());
+    }
+
     pub async fn values_round_trip_byte_for_byte(store: Store, _url: String) {
-        let n = name(Some("ørg"), Some("prøject"), "ключ_🔑");
+        let n = in_account("äccount 🏠", Some("ørg"), Some("prøject"), "ключ_🔑");
         let all_bytes: Vec<u8> = (0..=255).collect();
         let row = NewSecretVersion {
             name: n.clone(),
@@ -177,7 +239,7 @@ mod suite {
         store.insert_version(&row).await.unwrap();
         assert_eq!(store.latest(&n).await.unwrap().unwrap(), row);
         assert_eq!(
-            store.latest_all().await.unwrap(),
+            store.latest_all("äccount 🏠").await.unwrap(),
             std::slice::from_ref(&row)
         );
         let keys = store.wrapped_keys().await.unwrap();
@@ -203,7 +265,7 @@ mod suite {
         assert_eq!(store.delete(&a).await.unwrap(), 0, "already gone");
         assert!(store.latest(&a).await.unwrap().is_none());
         let left: Vec<_> = store
-            .list()
+            .list("")
             .await
             .unwrap()
             .into_iter()
@@ -287,7 +349,7 @@ mod suite {
             let winner = if one.is_ok() { &first } else { &second };
             assert_eq!(&stored, winner);
         }
-        assert_eq!(store.list().await.unwrap()[0].versions, 8);
+        assert_eq!(store.list("").await.unwrap()[0].versions, 8);
     }
 
     pub async fn concurrent_rotations_one_wins(store: Store, _url: String) {
@@ -389,6 +451,121 @@ mod suite {
         assert_eq!(store.latest(&a).await.unwrap().unwrap().version, 2);
         again.close().await;
     }
+}
+
+/// The rows a database held before secrets had accounts (migration 0003),
+/// as they read after opening it with the current code.
+async fn assert_migrated_rows_belong_to_no_account(url: &str) {
+    use rampart_store::{SecretName, SecretRepo};
+    let store = Store::connect(url).await.unwrap();
+    let old = |org: &str, project: Option<&str>| SecretName {
+        account: String::new(),
+        org: Some(org.to_string()),
+        project: project.map(str::to_string),
+        identifier: "x".into(),
+    };
+    let listed: Vec<_> = store
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.name, m.versions))
+        .collect();
+    assert_eq!(
+        listed,
+        [(old("o", None), 1), (old("o", Some("p")), 2)],
+        "every row kept, with account ''"
+    );
+    let latest = store.latest(&old("o", Some("p"))).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            latest.version,
+            latest.wrapped_key.as_slice(),
+            latest.ciphertext.as_slice()
+        ),
+        (2, b"w2".as_slice(), b"c2".as_slice())
+    );
+    // The new primary key: the same secret and version in an account is another row.
+    let mut row = latest;
+    row.name.account = "acct".into();
+    store.insert_version(&row).await.unwrap();
+    assert_eq!(store.wrapped_keys().await.unwrap().len(), 4);
+    store.close().await;
+}
+
+/// An old row: (org, project, version, wrapped key, ciphertext).
+type OldSecretRow = (
+    &'static str,
+    &'static str,
+    i64,
+    &'static [u8],
+    &'static [u8],
+);
+
+const BEFORE_ACCOUNTS: [OldSecretRow; 3] = [
+    ("o", "p", 1, b"w1", b"c1"),
+    ("o", "p", 2, b"w2", b"c2"),
+    ("o", "", 1, b"w3", b"c3"),
+];
+
+#[tokio::test]
+async fn sqlite_rows_from_before_accounts_are_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rampart.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate!("./migrations/sqlite")
+        .run_to(3, &pool)
+        .await
+        .unwrap();
+    for (org, project, version, wrapped, sealed) in BEFORE_ACCOUNTS {
+        sqlx::query(
+            "INSERT INTO secret_versions (scope_org, scope_project, identifier, version, kind, \
+             cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
+             VALUES (?, ?, 'x', ?, 'text', 'test', 'k1', ?, x'00', ?, 1)",
+        )
+        .bind(org)
+        .bind(project)
+        .bind(version)
+        .bind(wrapped)
+        .bind(sealed)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    assert_migrated_rows_belong_to_no_account(&format!("sqlite://{}", path.display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rows_from_before_accounts_are_migrated() {
+    rampart_testkit::postgres::with_fresh_database("rampart-store", |url| async move {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::migrate!("./migrations/postgres")
+            .run_to(3, &pool)
+            .await
+            .unwrap();
+        for (org, project, version, wrapped, sealed) in BEFORE_ACCOUNTS {
+            sqlx::query(
+                "INSERT INTO secret_versions (scope_org, scope_project, identifier, version, \
+                 kind, cipher, key_id, wrapped_key, nonce, ciphertext, created_at_ms) \
+                 VALUES ($1, $2, 'x', $3, 'text', 'test', 'k1', $4, '\\x00', $5, 1)",
+            )
+            .bind(org)
+            .bind(project)
+            .bind(version)
+            .bind(wrapped)
+            .bind(sealed)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+        assert_migrated_rows_belong_to_no_account(&url).await;
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -37,11 +37,170 @@ pub enum Command {
     Secret(SecretCommand),
     /// Mask secrets in a log: filter stdin to stdout with the same masker `rampart run` uses.
     Mask(MaskArgs),
-    /// Start the HTTP API server: accounts, users, 2FA, RBAC, API tokens, IP allowlists, audit.
+    /// Start the HTTP API server: accounts, users, 2FA, RBAC, API tokens, pipelines, secrets,
+    /// runs on an embedded runner with live masked logs, audit.
     Server(ServerArgs),
     /// Inspect the server's audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Log in to a server: keeps an API token in a 0600 file for the commands below.
+    Login(LoginArgs),
+    /// Forget the saved server login.
+    Logout(RemoteArgs),
+    /// Pipelines on a server: apply a file, list them, run one (and follow its log).
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+    /// Runs on a server: list, show, abort, re-run.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// A run's log on a server (masked as stored); --follow streams it live.
+    Logs(LogsArgs),
+}
+
+/// Which server, which login file, and how to print.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// The server URL [default: the one `rampart login` saved; with RAMPART_TOKEN, RAMPART_SERVER].
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The login file [default: $XDG_CONFIG_HOME/rampart/client.json or ~/.config/rampart/client.json].
+    #[arg(long, env = "RAMPART_CLIENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `text` (tables) for people, `json` for tools.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server, e.g. https://ci.example.com.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// Read an existing API token from stdin instead of logging in with a password.
+    #[arg(long, conflicts_with = "email")]
+    pub token_stdin: bool,
+    /// Log in as this user; the password is read from stdin (one line). A personal token
+    /// (API key `rampart_cli`) is minted and kept; the password is not.
+    #[arg(long, value_name = "EMAIL")]
+    pub email: Option<String>,
+    /// The current TOTP code, for accounts with two-factor authentication.
+    #[arg(long, value_name = "CODE", requires = "email")]
+    pub otp: Option<String>,
+    /// Where to keep the token (created 0600).
+    #[arg(long, env = "RAMPART_CLIENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PipelineCommand {
+    /// Create or update a pipeline from a Harness v0 YAML file (validated by the server).
+    Apply {
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        #[arg(long, value_name = "PROJECT")]
+        project: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// List a project's pipelines.
+    List {
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        #[arg(long, value_name = "PROJECT")]
+        project: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Run a pipeline as yourself; --follow streams its log and exits with its status.
+    Run {
+        /// The pipeline's identifier.
+        id: String,
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        #[arg(long, value_name = "PROJECT")]
+        project: String,
+        /// A runtime input, `KEY=VALUE`; repeatable.
+        #[arg(long = "input", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+        inputs: Vec<(String, String)>,
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Runs you may view, newest first.
+    List {
+        #[arg(long, value_name = "ORG")]
+        org: Option<String>,
+        #[arg(long, value_name = "PROJECT", requires = "org")]
+        project: Option<String>,
+        #[arg(long, value_name = "PIPELINE", requires = "project")]
+        pipeline: Option<String>,
+        /// `Queued`, `Running`, `Success`, `Failed`, `Aborted`, ...
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// A run with its steps, statuses, durations and String outputs.
+    Get {
+        run: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Abort a queued or running run.
+    Abort {
+        run: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+    /// Run the same pipeline version with the same inputs again, as yourself.
+    Rerun {
+        run: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    pub run: String,
+    /// Only this step: `STAGE.STEP`.
+    #[arg(long, value_name = "STAGE.STEP")]
+    pub step: Option<String>,
+    #[arg(long)]
+    pub follow: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// `--server` on the secret commands: the server's store instead of the local one.
+#[derive(Debug, Args)]
+pub struct SecretServer {
+    /// Use the server's secret store (the logged-in server, or this URL) instead of the local one.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub server: Option<String>,
+    /// The login file, with --server.
+    #[arg(long, env = "RAMPART_CLIENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl SecretServer {
+    /// The remote target, when --server was given.
+    pub fn remote(&self) -> Option<RemoteArgs> {
+        self.server.as_ref().map(|server| RemoteArgs {
+            server: Some(server.clone()).filter(|s| !s.is_empty()),
+            config: self.config.clone(),
+            output: OutputFormat::Text,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +272,8 @@ pub enum SecretCommand {
         kind: SecretKind,
         #[command(flatten)]
         state: StateArgs,
+        #[command(flatten)]
+        server: SecretServer,
     },
     /// List secrets (metadata only, never values); --org narrows to an org and its projects.
     List {
@@ -120,6 +281,8 @@ pub enum SecretCommand {
         scope: ScopeArgs,
         #[command(flatten)]
         state: StateArgs,
+        #[command(flatten)]
+        server: SecretServer,
     },
     /// Delete a secret and all its versions.
     Rm {
@@ -128,6 +291,8 @@ pub enum SecretCommand {
         scope: ScopeArgs,
         #[command(flatten)]
         state: StateArgs,
+        #[command(flatten)]
+        server: SecretServer,
     },
     /// Re-wrap every data key under a new master key, atomically (values are not decrypted).
     ///
@@ -211,6 +376,23 @@ pub struct ServerArgs {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
+    /// Runs the embedded runner executes at once; 0 turns it off (runs stay queued).
+    #[arg(
+        long,
+        env = "RAMPART_RUNNER_SLOTS",
+        value_name = "N",
+        default_value_t = 4
+    )]
+    pub runner_slots: usize,
+    /// Network for run steps that do not set their own: `host`, or `none` (loopback only).
+    #[arg(long, value_enum, env = "RAMPART_NETWORK", default_value_t = NetworkArg::Host)]
+    pub network: NetworkArg,
+    /// PID and mount namespaces for run steps: `auto` (where the kernel allows), `required`, `off`.
+    #[arg(long, value_enum, env = "RAMPART_SANDBOX", default_value_t = SandboxArg::Auto)]
+    pub sandbox: SandboxArg,
+    /// Run steps that name a container `image` on the host (there is no container runtime yet).
+    #[arg(long, env = "RAMPART_ALLOW_HOST")]
+    pub allow_host: bool,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +465,25 @@ pub enum SandboxArg {
     Auto,
     Required,
     Off,
+}
+
+impl From<NetworkArg> for rampart_exec::Network {
+    fn from(arg: NetworkArg) -> Self {
+        match arg {
+            NetworkArg::Host => rampart_exec::Network::Host,
+            NetworkArg::None => rampart_exec::Network::None,
+        }
+    }
+}
+
+impl From<SandboxArg> for rampart_exec::Namespaces {
+    fn from(arg: SandboxArg) -> Self {
+        match arg {
+            SandboxArg::Auto => rampart_exec::Namespaces::Auto,
+            SandboxArg::Required => rampart_exec::Namespaces::Required,
+            SandboxArg::Off => rampart_exec::Namespaces::Off,
+        }
+    }
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {

@@ -12,6 +12,8 @@ mod audit_cmd;
 mod codebase;
 mod mask_cmd;
 mod record;
+mod remote;
+mod remote_cmd;
 mod render;
 mod run;
 mod run_secrets;
@@ -35,6 +37,11 @@ fn main() -> ExitCode {
         Command::Mask(args) => mask_cmd::mask(&args),
         Command::Server(args) => server_cmd::server(args),
         Command::Audit(command) => audit_cmd::audit(command),
+        Command::Login(args) => remote_cmd::login(args),
+        Command::Logout(args) => remote_cmd::logout(args),
+        Command::Pipeline(command) => remote_cmd::pipeline(command),
+        Command::Runs(command) => remote_cmd::runs(command),
+        Command::Logs(args) => remote_cmd::logs(args),
     };
     match result {
         Ok(code) => code,

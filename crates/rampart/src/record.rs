@@ -205,6 +205,7 @@ mod tests {
             outputs: Default::default(),
             message: None,
             secrets: Vec::new(),
+            secret_outputs: Vec::new(),
         });
         assert_eq!(recorder.error(), None);
         let text = fs::read_to_string(record.dir().join("logs/build/compile.log")).unwrap();

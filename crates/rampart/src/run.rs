@@ -6,15 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rampart_engine::{Engine, Event, EventSink, RunOptions};
-use rampart_exec::{LocalConfig, LocalExecutor, Namespaces, Network};
+use rampart_exec::{LocalConfig, LocalExecutor, Namespaces};
 use rampart_mask::{MaskConfig, SecretSet};
 use rampart_pipeline::{Inputs, ValidPipeline, model};
 use tokio_util::sync::CancellationToken;
 
-use crate::args::{
-    EXIT_CANCELLED, EXIT_FAILED, EXIT_SUCCESS, EXIT_USAGE, NetworkArg, OutputFormat, RunArgs,
-    SandboxArg,
-};
+use crate::args::{EXIT_CANCELLED, EXIT_FAILED, EXIT_SUCCESS, EXIT_USAGE, OutputFormat, RunArgs};
 use crate::codebase::Checkout;
 use crate::record::{Recorder, RunRecord};
 use crate::render::{JsonRenderer, TextRenderer};
@@ -53,11 +50,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let private_root = record.dir().join("private");
     create_private_dir(&private_root)?;
 
-    let namespaces = match args.sandbox {
-        SandboxArg::Auto => Namespaces::Auto,
-        SandboxArg::Required => Namespaces::Required,
-        SandboxArg::Off => Namespaces::Off,
-    };
+    let namespaces: Namespaces = args.sandbox.into();
     let executor = LocalExecutor::new(LocalConfig::new(private_root.clone()))
         .context("cannot set up the local executor")?;
     if let (Namespaces::Auto, Some(why)) = (namespaces, executor.namespaces_unavailable()) {
@@ -92,10 +85,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let options = RunOptions {
         sequence_id: record.sequence_id(),
         workspace,
-        network: match args.network {
-            NetworkArg::Host => Network::Host,
-            NetworkArg::None => Network::None,
-        },
+        network: args.network.into(),
         namespaces,
         allow_host: args.allow_host,
         codebase: checkout

@@ -18,12 +18,66 @@ use rampart_secrets::{
 use crate::args::{EXIT_SUCCESS, ScopeArgs, SecretCommand, SecretKind as KindArg, StateArgs};
 
 pub fn secret(command: SecretCommand) -> anyhow::Result<ExitCode> {
+    if let Some(code) = on_server(&command)? {
+        return Ok(code);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(dispatch(command))?;
     Ok(ExitCode::from(EXIT_SUCCESS))
+}
+
+/// `--server`: the command goes to the server's store.
+fn on_server(command: &SecretCommand) -> anyhow::Result<Option<ExitCode>> {
+    Ok(match command {
+        SecretCommand::Set {
+            id,
+            scope,
+            file,
+            value_in_argv,
+            kind,
+            server,
+            ..
+        } => match server.remote() {
+            Some(remote) => {
+                if value_in_argv.is_some() || file.is_some() {
+                    bail!(
+                        "with --server the value is read from stdin only (never the command line)"
+                    );
+                }
+                Some(crate::remote_cmd::secret_set(
+                    &remote,
+                    id,
+                    scope.org.as_deref(),
+                    scope.project.as_deref(),
+                    *kind == KindArg::File,
+                )?)
+            }
+            None => None,
+        },
+        SecretCommand::List { scope, server, .. } => match server.remote() {
+            Some(remote) => Some(crate::remote_cmd::secret_list(
+                &remote,
+                scope.org.as_deref(),
+                scope.project.as_deref(),
+            )?),
+            None => None,
+        },
+        SecretCommand::Rm {
+            id, scope, server, ..
+        } => match server.remote() {
+            Some(remote) => Some(crate::remote_cmd::secret_rm(
+                &remote,
+                id,
+                scope.org.as_deref(),
+                scope.project.as_deref(),
+            )?),
+            None => None,
+        },
+        SecretCommand::RotateKey { .. } => None,
+    })
 }
 
 async fn dispatch(command: SecretCommand) -> anyhow::Result<()> {
@@ -36,6 +90,7 @@ async fn dispatch(command: SecretCommand) -> anyhow::Result<()> {
             value_in_argv,
             kind,
             state,
+            server: _,
         } => {
             if value_in_argv.is_some() {
                 bail!(
@@ -47,8 +102,10 @@ async fn dispatch(command: SecretCommand) -> anyhow::Result<()> {
             }
             set(&settings, &id, &scope, file.as_deref(), kind, &state).await
         }
-        SecretCommand::List { scope, state } => list(&settings, &scope, &state).await,
-        SecretCommand::Rm { id, scope, state } => remove(&settings, &id, &scope, &state).await,
+        SecretCommand::List { scope, state, .. } => list(&settings, &scope, &state).await,
+        SecretCommand::Rm {
+            id, scope, state, ..
+        } => remove(&settings, &id, &scope, &state).await,
         SecretCommand::RotateKey { state } => rotate(&settings, &state).await,
     }
 }

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rampart_server::{
-    Backend, BackendConfig, DatabaseUrl, Server, ServerConfig, ShutdownSignal, TlsFiles,
+    Backend, BackendConfig, DatabaseUrl, RunnerSettings, Server, ServerConfig, ShutdownSignal,
+    TlsFiles,
 };
 
 use crate::args::{EXIT_SUCCESS, ServerArgs};
@@ -41,8 +42,15 @@ pub fn server(args: ServerArgs) -> anyhow::Result<ExitCode> {
         tls,
         ..ServerConfig::default()
     };
+    let runner = RunnerSettings {
+        slots: args.runner_slots,
+        network: args.network.into(),
+        namespaces: args.sandbox.into(),
+        allow_host: args.allow_host,
+    };
     let backend_config = BackendConfig {
         database,
+        runner,
         admin_email: args.admin_email.clone(),
         trusted_proxies: rampart_server::TrustedProxies::new(trusted_proxies),
         ..BackendConfig::new(&args.database.data_dir)

@@ -239,6 +239,7 @@ impl BuiltinRole {
                 p,
                 Permission::PipelineView
                     | Permission::PipelineExecute
+                    | Permission::PipelineAbort
                     | Permission::SecretView
                     | Permission::SecretAccess
                     | Permission::ConnectorView

@@ -133,7 +133,8 @@ registry! {
     PipelineCreate => "core_pipeline_create", Pipeline, [Account, Organization, Project], "Create pipelines.";
     PipelineEdit => "core_pipeline_edit", Pipeline, [Account, Organization, Project], "Edit pipelines and their triggers and input sets.";
     PipelineDelete => "core_pipeline_delete", Pipeline, [Account, Organization, Project], "Delete pipelines.";
-    PipelineExecute => "core_pipeline_execute", Pipeline, [Account, Organization, Project], "Run, re-run and abort pipeline executions.";
+    PipelineExecute => "core_pipeline_execute", Pipeline, [Account, Organization, Project], "Run and re-run pipelines; the run acts as whoever started it.";
+    PipelineAbort => "core_pipeline_abort", Pipeline, [Account, Organization, Project], "Abort pipeline executions.";
     SecretView => "core_secret_view", Secret, [Account, Organization, Project], "View secret metadata (never values).";
     SecretEdit => "core_secret_edit", Secret, [Account, Organization, Project], "Create and edit secrets.";
     SecretDelete => "core_secret_delete", Secret, [Account, Organization, Project], "Delete secrets.";

@@ -7,8 +7,12 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod keys;
 pub(crate) mod login;
+pub(crate) mod logs;
 pub(crate) mod me;
+pub(crate) mod pipelines;
 pub(crate) mod rbac;
+pub(crate) mod runs;
+pub(crate) mod secrets;
 pub(crate) mod service_accounts;
 pub(crate) mod settings;
 pub(crate) mod user_groups;
@@ -35,6 +39,10 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(rbac::routes())
         .merge(settings::routes())
         .merge(audit::routes())
+        .merge(pipelines::routes())
+        .merge(runs::routes())
+        .merge(logs::routes())
+        .merge(secrets::routes())
 }
 
 /// A JSON body whose rejections (wrong content type, malformed JSON,

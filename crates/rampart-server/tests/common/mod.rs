@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 
+#[allow(unused_imports)] // Not every suite uses every helper.
 pub use rampart_testkit::{Client, Cred, PASSWORD, Reply, session_cookie};
 pub use reqwest::Method;
 pub use serde_json::{Value, json};
@@ -116,6 +117,22 @@ impl TestServer {
         if let Some(done) = self.done.take() {
             done.await.unwrap();
         }
+    }
+
+    /// Waits until the run has a final status (30 s at most); returns the run.
+    pub async fn finished_run(&self, cred: &Cred, run: &str) -> Value {
+        for _ in 0..300 {
+            let reply = self
+                .get(&format!("/api/runs/{run}"), cred)
+                .await
+                .expect(200);
+            let status = reply.body["status"].as_str().unwrap().to_owned();
+            if status != "Queued" && status != "Running" {
+                return reply.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("run {run} did not finish");
     }
 
     /// Runs SQL on the server's database directly, as someone with access
