@@ -120,48 +120,6 @@ async fn project_user(server: &TestServer, admin: &Cred, email: &str, role: &str
     Cred::Token(token)
 }
 
-/// Reads a whole SSE stream (until the server closes it) into (event, id, data).
-async fn read_stream(
-    url: &str,
-    cred: &Cred,
-    last_event_id: Option<&str>,
-) -> Vec<(String, String, Value)> {
-    let Cred::Token(token) = cred else {
-        panic!("a token")
-    };
-    let mut request = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .timeout(Duration::from_secs(60));
-    if let Some(id) = last_event_id {
-        request = request.header("last-event-id", id);
-    }
-    let response = request.send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "text/event-stream"
-    );
-    let text = response.text().await.unwrap();
-    let mut events = Vec::new();
-    for block in text.split("\n\n") {
-        let (mut event, mut id, mut data) = (String::from("message"), String::new(), String::new());
-        for line in block.lines() {
-            if let Some(v) = line.strip_prefix("event: ") {
-                event = v.to_owned();
-            } else if let Some(v) = line.strip_prefix("id: ") {
-                id = v.to_owned();
-            } else if let Some(v) = line.strip_prefix("data: ") {
-                data.push_str(v);
-            }
-        }
-        if !data.is_empty() {
-            events.push((event, id, serde_json::from_str(&data).unwrap()));
-        }
-    }
-    events
-}
-
 mod suite {
     use super::*;
 
@@ -218,12 +176,12 @@ mod suite {
             .expect(201);
         let run = started.body["id"].as_str().unwrap().to_owned();
         assert_eq!(started.body["executor"]["kind"], "user");
-        let url = format!("{}/api/runs/{run}/logs/stream", server.url);
-        let events = read_stream(&url, &executor, None).await;
+        let stream = format!("/api/runs/{run}/logs/stream");
+        let events = server.events(&stream, &executor, None).await.all().await;
         let lines: Vec<&str> = events
             .iter()
-            .filter(|(event, _, data)| event == "log" && data["stream"] == "stdout")
-            .map(|(_, _, data)| data["line"].as_str().unwrap())
+            .filter(|e| e.event == "log" && e.data["stream"] == "stdout")
+            .map(|e| e.data["line"].as_str().unwrap())
             .collect();
         assert_eq!(
             lines,
@@ -234,14 +192,12 @@ mod suite {
                 "version 1.2.3"
             ]
         );
-        let (last, _, end) = events.last().unwrap();
-        assert_eq!(last, "end");
-        assert_eq!(end["status"], "Success");
-        assert!(
-            events
-                .iter()
-                .any(|(e, _, d)| e == "status" && d["step"] == "hello" && d["status"] == "Success")
-        );
+        let end = events.last().unwrap();
+        assert_eq!(end.event, "end");
+        assert_eq!(end.data["status"], "Success");
+        assert!(events.iter().any(|e| e.event == "status"
+            && e.data["step"] == "hello"
+            && e.data["status"] == "Success"));
 
         let detail = server.finished_run(&executor, &run).await;
         assert_eq!(detail["status"], "Success");
@@ -254,15 +210,19 @@ mod suite {
         // A late viewer resuming after the first line gets the rest, nothing twice.
         let first_id = events
             .iter()
-            .find(|(e, _, d)| e == "log" && d["line"] == "say hi")
+            .find(|e| e.event == "log" && e.data["line"] == "say hi")
             .unwrap()
-            .1
+            .id
             .clone();
-        let resumed = read_stream(&url, &executor, Some(&first_id)).await;
+        let resumed = server
+            .events(&stream, &executor, Some(&first_id))
+            .await
+            .all()
+            .await;
         let rest: Vec<&str> = resumed
             .iter()
-            .filter(|(e, _, d)| e == "log" && d["stream"] == "stdout")
-            .map(|(_, _, d)| d["line"].as_str().unwrap())
+            .filter(|e| e.event == "log" && e.data["stream"] == "stdout")
+            .map(|e| e.data["line"].as_str().unwrap())
             .collect();
         assert_eq!(
             rest,

@@ -2,12 +2,13 @@
 //! runs in the test's process or as the `rampart server` binary: a client
 //! for the API over real HTTP that knows the login steps (one-time
 //! password, session cookie and CSRF token) and mints API tokens; TOTP
-//! codes from `pyotp`; a throwaway PostgreSQL database per test
-//! ([`postgres`]).
+//! codes from `pyotp`; live-log event streams ([`sse`]); a throwaway
+//! PostgreSQL database per test ([`postgres`]).
 
 #![forbid(unsafe_code)]
 
 pub mod postgres;
+pub mod sse;
 
 pub use reqwest::Method;
 use reqwest::StatusCode;
@@ -89,6 +90,49 @@ impl Client {
         panic!("the server at {} did not become ready", self.url);
     }
 
+    /// Waits until the run has a final status (two minutes at most, so a
+    /// run queued behind others finishes too); returns the run.
+    pub async fn finished_run(&self, cred: &Cred, run: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let reply = self
+                .get(&format!("/api/runs/{run}"), cred)
+                .await
+                .expect(200);
+            let status = reply.body["status"].as_str().unwrap_or_default();
+            if status != "Queued" && status != "Running" {
+                return reply.body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run} did not finish: {}",
+                reply.text
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `request` with `cred` (the CSRF token only on writes).
+    fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+        cred: &Cred,
+        write: bool,
+    ) -> reqwest::RequestBuilder {
+        match cred {
+            Cred::None => request,
+            Cred::Token(token) => request.header("x-api-key", token),
+            Cred::Bearer(token) => request.bearer_auth(token),
+            Cred::Session { cookie, csrf } => {
+                let request = request.header("cookie", format!("rampart_session={cookie}"));
+                match csrf {
+                    Some(csrf) if write => request.header("x-csrf-token", csrf),
+                    _ => request,
+                }
+            }
+        }
+    }
+
     /// One request; `body` is sent as JSON.
     pub async fn call(
         &self,
@@ -110,19 +154,8 @@ impl Client {
         headers: &[(&str, &str)],
     ) -> Reply {
         let write = method != Method::GET && method != Method::HEAD;
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
-        request = match cred {
-            Cred::None => request,
-            Cred::Token(token) => request.header("x-api-key", token),
-            Cred::Bearer(token) => request.bearer_auth(token),
-            Cred::Session { cookie, csrf } => {
-                let request = request.header("cookie", format!("rampart_session={cookie}"));
-                match csrf {
-                    Some(csrf) if write => request.header("x-csrf-token", csrf),
-                    _ => request,
-                }
-            }
-        };
+        let request = self.http.request(method, format!("{}{path}", self.url));
+        let mut request = self.authorized(request, cred, write);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

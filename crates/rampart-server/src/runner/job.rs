@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::hub::Update;
 use super::secrets::RunSecrets;
 use super::sink::{self, RunSink};
-use super::{STOPPED_DURING_RUN, Stop};
+use super::{STOPPED_DURING_RUN, Stop, run_dir};
 use crate::audit_log::Entry;
 use crate::backend::Core;
 use crate::scope::now_ms;
@@ -47,7 +47,7 @@ pub(crate) async fn execute(core: Arc<Core>, run: RunRow, stop: Stop) {
         live.clone(),
         done.clone(),
     ));
-    let dir = core.data_dir.join("runs").join(&run.id);
+    let dir = run_dir(&core, &run.id);
     let outcome = match prepare(&core, &run).await {
         Ok(pipeline) => run_engine(&core, &run, &pipeline, &dir, sink, &stop).await,
         Err(message) => Outcome {

@@ -171,12 +171,30 @@ async fn sweep(store: &Store, at_start: bool) {
     }
 }
 
+/// Where runs execute: `DIR/runs/RUN/{workspace,private}` under the data directory.
+pub(crate) fn run_dir(core: &Core, run_id: &str) -> std::path::PathBuf {
+    core.data_dir.join("runs").join(run_id)
+}
+
+/// Removes what runs of a server that was killed left on disk (workspaces,
+/// and the private files their secrets were written to); at start, before
+/// any run of this process, every run directory is such a leftover.
+fn remove_leftover_run_dirs(core: &Core) {
+    let runs = core.data_dir.join("runs");
+    if let Err(error) = std::fs::remove_dir_all(&runs)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::error!(%error, dir = %runs.display(), "cannot remove the run directories a stopped server left");
+    }
+}
+
 /// Runs the pool until `shutdown` fires; then stops the runs executing
 /// here (they end with [`STOPPED_DURING_RUN`]) and returns when they have.
 pub(crate) async fn run_pool(core: Arc<Core>) {
     let shutdown = core.runs.shutdown.clone();
     let settings = core.runs.settings.clone();
     sweep(&core.store, true).await;
+    remove_leftover_run_dirs(&core);
     if settings.slots == 0 {
         tracing::info!("the embedded runner is off: runs stay queued");
         return;

@@ -119,22 +119,6 @@ impl TestServer {
         }
     }
 
-    /// Waits until the run has a final status (30 s at most); returns the run.
-    pub async fn finished_run(&self, cred: &Cred, run: &str) -> Value {
-        for _ in 0..300 {
-            let reply = self
-                .get(&format!("/api/runs/{run}"), cred)
-                .await
-                .expect(200);
-            let status = reply.body["status"].as_str().unwrap().to_owned();
-            if status != "Queued" && status != "Running" {
-                return reply.body;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("run {run} did not finish");
-    }
-
     /// Runs SQL on the server's database directly, as someone with access
     /// to the database (not the API) could.
     pub async fn sql(&self, statement: &str) {

@@ -1,6 +1,7 @@
 //! `rampart server` as a child process on an ephemeral loopback port: its
 //! address and the administrator's one-time password read from stdout,
-//! its log (stderr) collected, stopped with SIGTERM.
+//! its log (stderr) collected, stopped with SIGTERM (or killed with
+//! SIGKILL) and started again on the same data directory.
 
 #![allow(clippy::unwrap_used)] // In tests a failed unwrap is a failed test.
 
@@ -33,10 +34,19 @@ pub struct Stopped {
 }
 
 impl ServerProcess {
-    /// Starts `rampart server` on `data_dir` (first start: it creates the
-    /// administrator) with `RAMPART_LOG=debug`, so the log is as talkative
-    /// as an operator can make it.
+    /// Starts `rampart server` on a new `data_dir` (first start: it creates
+    /// the administrator) with `RAMPART_LOG=debug`, so the log is as
+    /// talkative as an operator can make it.
     pub async fn start(data_dir: &Path) -> ServerProcess {
+        Self::launch(data_dir, None).await
+    }
+
+    /// Starts it again on the data directory `before` was started on.
+    pub async fn restart(data_dir: &Path, before: &Client) -> ServerProcess {
+        Self::launch(data_dir, Some(before)).await
+    }
+
+    async fn launch(data_dir: &Path, before: Option<&Client>) -> ServerProcess {
         let mut child = super::rampart()
             .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -61,10 +71,11 @@ impl ServerProcess {
                 }
             })
         };
-        // Three lines at first start: the address, the password, the file.
+        // The address; at first start two more lines: the password, the file.
         let mut lines = BufReader::new(child.stdout.take().unwrap());
         let mut stdout = String::new();
-        for _ in 0..3 {
+        let expected = if before.is_some() { 1 } else { 3 };
+        for _ in 0..expected {
             lines.read_line(&mut stdout).unwrap();
         }
         let url = stdout
@@ -73,12 +84,21 @@ impl ServerProcess {
             .and_then(|line| line.strip_prefix("listening on "))
             .unwrap_or_else(|| panic!("unexpected output: {stdout:?}"))
             .to_owned();
-        let password = stdout
-            .split_once("one-time password: ")
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no one-time password in {stdout:?}"))
-            .to_owned();
-        let client = Client::new(url, "admin@localhost".into(), password);
+        let client = match before {
+            Some(before) => Client::new(
+                url,
+                before.admin_email.clone(),
+                before.admin_one_time_password.clone(),
+            ),
+            None => {
+                let password = stdout
+                    .split_once("one-time password: ")
+                    .and_then(|(_, rest)| rest.split_whitespace().next())
+                    .unwrap_or_else(|| panic!("no one-time password in {stdout:?}"))
+                    .to_owned();
+                Client::new(url, "admin@localhost".into(), password)
+            }
+        };
         client.wait_ready().await;
         ServerProcess {
             child,
@@ -92,12 +112,21 @@ impl ServerProcess {
     }
 
     /// Stops the server with SIGTERM.
-    pub fn stop(mut self) -> Stopped {
-        let killed = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+    pub fn stop(self) -> Stopped {
+        self.signal("-TERM")
+    }
+
+    /// Kills the server with SIGKILL: no shutdown, as in a crash.
+    pub fn kill(self) -> Stopped {
+        self.signal("-KILL")
+    }
+
+    fn signal(mut self, signal: &str) -> Stopped {
+        let sent = std::process::Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
             .status()
             .unwrap();
-        assert!(killed.success());
+        assert!(sent.success());
         let status = self.child.wait().unwrap();
         if let Some(reader) = self.log_reader.take() {
             reader.join().unwrap();
