@@ -3,43 +3,12 @@
 
 The administrator replaces the one-time password; an organization `eng`
 with a project `web` is created, and a user bound there as Project Viewer
-gets a personal access token, printed on stdout. Standard library only.
+gets a personal access token, printed on stdout.
 """
 
-import http.client
-import json
-import re
 import sys
-import urllib.parse
 
-PASSWORD = "Correct-Horse-Battery-9"
-
-
-class Api:
-    def __init__(self, base):
-        url = urllib.parse.urlsplit(base)
-        self.host, self.port = url.hostname, url.port
-        self.headers = {}
-
-    def call(self, method, path, body=None, expect=(200, 201)):
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        headers = {"content-type": "application/json", **self.headers}
-        data = None if body is None else json.dumps(body)
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        text = response.read().decode()
-        if response.status not in expect:
-            sys.exit(f"{method} {path}: {response.status} {text}")
-        cookie = response.getheader("set-cookie") or ""
-        session = re.search(r"rampart_session=([^;]+)", cookie)
-        if session:
-            self.headers["cookie"] = "rampart_session=" + session.group(1)
-        return json.loads(text) if text else None
-
-    def log_in(self, email, one_time):
-        login = self.call("POST", "/api/auth/login", {"email": email, "password": one_time})
-        self.headers["x-csrf-token"] = login["csrf_token"]
-        self.call("PUT", "/api/me/password", {"current_password": one_time, "new_password": PASSWORD})
+from rampart_api import Api
 
 
 def main():
@@ -60,9 +29,7 @@ def main():
     )
     viewer = Api(base)
     viewer.log_in("viewer@example.com", created["one_time_password"])
-    viewer.call("POST", "/api/me/api-keys", {"identifier": "bench", "name": "bench"})
-    token = viewer.call("POST", "/api/me/api-keys/bench/tokens", {"name": "bench"})["token"]
-    print(token)
+    print(viewer.token())
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@
 //! appended to a hash-chained audit log ([`audit_log`]). The API itself is
 //! in [`api`]: accounts, organizations, projects, users, 2FA, user groups,
 //! service accounts, API keys and tokens, roles, resource groups, role
-//! bindings, auth settings, IP allowlists, audit.
+//! bindings, auth settings, IP allowlists, audit; and the CI: pipelines,
+//! secrets, runs and their live masked logs. Runs execute on the embedded
+//! runner pool ([`runner`]), which takes them from the database queue.
 //!
 //! The transport is the skeleton every endpoint plugs into: one JSON error
 //! shape (`code`, `message`, `request_id`), `x-request-id` on every
@@ -18,8 +20,7 @@
 //! OpenAPI 3 document generated from the routes, HTTPS with rustls,
 //! graceful shutdown.
 //!
-//! Deliberately not here: pipelines, secrets and runs over the API (the
-//! next issue), SSO, a web UI.
+//! Deliberately not here: SSO, a web UI, runner agents on other machines.
 //!
 //! Entry points: [`Backend::open`] (database, keys, access state) and
 //! [`Backend::bootstrap`] (the first account and administrator), then
