@@ -19,7 +19,7 @@ impl LineSplitter {
     /// Adds a chunk and calls `emit` for each line it completes.
     pub fn push(&mut self, bytes: &[u8], mut emit: impl FnMut(String)) {
         let mut rest = bytes;
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(pos) = memchr::memchr(b'\n', rest) {
             let (line, after) = rest.split_at(pos);
             if self.pending.is_empty() {
                 emit(decode(line));
@@ -49,7 +49,12 @@ impl LineSplitter {
 
 fn decode(line: &[u8]) -> String {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    String::from_utf8_lossy(line).into_owned()
+    // Valid UTF-8 is the common case, and checking it is faster than the
+    // lossy walk.
+    match std::str::from_utf8(line) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(line).into_owned(),
+    }
 }
 
 /// The largest cut at or below `max` that does not split a UTF-8 character

@@ -133,12 +133,12 @@ impl LogTarget {
         format!("step {}/{}", self.stage, self.step)
     }
 
-    fn line(&self, stream: LogStream, line: &str) {
+    fn line(&self, stream: LogStream, line: String) {
         self.events.emit(&Event::Log {
             stage: self.stage.clone(),
             step: self.step.clone(),
             stream,
-            line: line.to_string(),
+            line,
         });
     }
 }
@@ -163,7 +163,7 @@ async fn run_process(
         };
         masked.clear();
         masker.write(&chunk.bytes, &mut masked);
-        splitter.push(&masked, |line| target.line(stream, &line));
+        splitter.push(&masked, |line| target.line(stream, line));
     };
     let mut exec = pin!(executor.run(process, tx, cancel));
     let mut open = true;
@@ -193,8 +193,8 @@ async fn run_process(
         let mut masker = masker;
         masked.clear();
         masker.finish(&mut masked);
-        splitter.push(&masked, |line| target.line(stream, &line));
-        splitter.finish(|line| target.line(stream, &line));
+        splitter.push(&masked, |line| target.line(stream, line));
+        splitter.finish(|line| target.line(stream, line));
     }
     result
 }
@@ -437,7 +437,7 @@ impl<'a> Run<'a> {
                     let wait = retry_interval(intervals, attempt);
                     target.line(
                         LogStream::Stderr,
-                        &format!(
+                        format!(
                             "rampart: attempt {attempt} of {} failed: {message}; retrying in {}",
                             count + 1,
                             human(wait)

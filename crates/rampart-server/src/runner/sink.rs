@@ -41,8 +41,9 @@ struct Open {
 
 #[derive(Default)]
 struct Pending {
-    /// Lines not yet handed to the writer, per (stage, step).
-    open: HashMap<(String, String), Open>,
+    /// Lines not yet handed to the writer, per (stage, step): a few steps
+    /// at most, searched by borrowed names so a log line allocates no key.
+    open: Vec<((String, String), Open)>,
     ready: Vec<Item>,
     /// First-report order of stages and steps, and step names.
     positions: HashMap<(bool, String, String), i64>,
@@ -124,28 +125,23 @@ impl RunSink {
     /// Moves a step's (or, with `step` `None`, a whole stage's) open lines
     /// ahead of the state change that follows them.
     fn close(pending: &mut Pending, stage: &str, step: Option<&str>) {
-        let keys: Vec<(String, String)> = pending
-            .open
-            .keys()
-            .filter(|(s, t)| s == stage && step.is_none_or(|step| step == t))
-            .cloned()
-            .collect();
-        for key in keys {
-            if let Some(open) = pending.open.remove(&key) {
-                pending.ready.push(Item::Logs {
-                    stage: key.0,
-                    step: key.1,
-                    lines: open.lines,
-                    body: open.body,
-                });
-            }
+        let (closing, kept) = std::mem::take(&mut pending.open)
+            .into_iter()
+            .partition(|((s, t), _)| s == stage && step.is_none_or(|step| step == t));
+        pending.open = kept;
+        for ((stage, step), open) in closing {
+            pending.ready.push(Item::Logs {
+                stage,
+                step,
+                lines: open.lines,
+                body: open.body,
+            });
         }
     }
 }
 
 impl EventSink for RunSink {
     fn emit(&self, event: &Event) {
-        let now = now_ms();
         let mut pending = self.pending();
         match event {
             Event::Log {
@@ -154,10 +150,20 @@ impl EventSink for RunSink {
                 stream,
                 line,
             } => {
-                let open = pending
+                let index = match pending
                     .open
-                    .entry((stage.clone(), step.clone()))
-                    .or_default();
+                    .iter()
+                    .position(|((s, t), _)| s == stage && t == step)
+                {
+                    Some(index) => index,
+                    None => {
+                        pending
+                            .open
+                            .push(((stage.clone(), step.clone()), Open::default()));
+                        pending.open.len() - 1
+                    }
+                };
+                let open = &mut pending.open[index].1;
                 open.body.push(match stream {
                     LogStream::Stdout => 'o',
                     LogStream::Stderr => 'e',
@@ -175,7 +181,7 @@ impl EventSink for RunSink {
                     .names
                     .insert((stage.clone(), String::new()), name.clone());
                 let mut node = self.node(&mut pending, stage, None);
-                node.started_at_ms = Some(now);
+                node.started_at_ms = Some(now_ms());
                 pending.ready.push(Item::Node(node));
             }
             Event::StepStarted { stage, step, name } => {
@@ -183,7 +189,7 @@ impl EventSink for RunSink {
                     .names
                     .insert((stage.clone(), step.clone()), name.clone());
                 let mut node = self.node(&mut pending, stage, Some(step));
-                node.started_at_ms = Some(now);
+                node.started_at_ms = Some(now_ms());
                 pending.ready.push(Item::Node(node));
             }
             Event::StepFinished {
@@ -204,7 +210,7 @@ impl EventSink for RunSink {
                     .map(|(name, value)| (name.clone(), value.clone().into()))
                     .collect();
                 node.status = status.to_string();
-                node.finished_at_ms = Some(now);
+                node.finished_at_ms = Some(now_ms());
                 node.duration_ms = i64::try_from(*duration_ms).ok();
                 node.message = message.clone();
                 node.outputs_json = serde_json::Value::Object(shown).to_string();
@@ -219,7 +225,7 @@ impl EventSink for RunSink {
                 Self::close(&mut pending, stage, None);
                 let mut node = self.node(&mut pending, stage, None);
                 node.status = status.to_string();
-                node.finished_at_ms = Some(now);
+                node.finished_at_ms = Some(now_ms());
                 node.duration_ms = i64::try_from(*duration_ms).ok();
                 node.message = message.clone();
                 pending.ready.push(Item::Node(node));
