@@ -1,0 +1,1 @@
+//! TODO(cyclonedx): see the brief.

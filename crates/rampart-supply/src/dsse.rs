@@ -1,0 +1,1 @@
+//! TODO(dsse): see the brief.

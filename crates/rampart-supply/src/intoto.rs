@@ -1,0 +1,1 @@
+//! TODO(intoto): see the brief.

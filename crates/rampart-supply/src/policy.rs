@@ -1,0 +1,1 @@
+//! TODO(policy): see the brief.

@@ -1,0 +1,351 @@
+//! Components of a source tree, read from its lockfiles and manifests.
+//!
+//! [`scan_dir`] walks a directory, hands each file it recognises to that
+//! ecosystem's parser, and merges what they found into one [`Sbom`]:
+//! components deduplicated by purl, the dependency graph where a lockfile
+//! records one. Parsers are pure (`&str` in, [`Parsed`] out) so they can be
+//! fuzzed and tested without a file system.
+
+mod cargo;
+mod golang;
+mod java;
+mod npm;
+mod pnpm;
+mod purl;
+mod python;
+mod ruby;
+mod yarn;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use purl::Purl;
+
+/// Directories never descended into: VCS metadata and installed or built
+/// trees, whose contents the lockfiles beside them already describe.
+const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "target",
+    ".venv",
+    "venv",
+    "__pycache__",
+];
+
+/// Lockfiles larger than this are refused rather than read into memory.
+pub const MAX_LOCKFILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The package ecosystem a component comes from; names its purl type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Ecosystem {
+    Cargo,
+    Npm,
+    PyPI,
+    Go,
+    Maven,
+    Gem,
+}
+
+impl Ecosystem {
+    /// The purl type (`pkg:TYPE/...`).
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Npm => "npm",
+            Ecosystem::PyPI => "pypi",
+            Ecosystem::Go => "golang",
+            Ecosystem::Maven => "maven",
+            Ecosystem::Gem => "gem",
+        }
+    }
+}
+
+/// Hash algorithms lockfiles record, named as CycloneDX and SPDX name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HashAlg {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// A digest of a component's distributed artifact (the crate, tarball,
+/// wheel, jar), lowercase hex. Hashes of anything else (Go's `h1:` dirhash)
+/// are not recorded as hashes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hash {
+    pub alg: HashAlg,
+    pub hex: String,
+}
+
+/// Whether a component ships with the software or only builds or tests it,
+/// where the lockfile says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Scope {
+    #[default]
+    Required,
+    Optional,
+    Dev,
+}
+
+/// One package at one version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub ecosystem: Ecosystem,
+    /// The name as the ecosystem writes it (`@types/node`, `serde`,
+    /// `github.com/pkg/errors`); Maven components carry the group in
+    /// [`Component::group`] and the artifact id here.
+    pub name: String,
+    /// Maven `groupId`; `None` elsewhere.
+    pub group: Option<String>,
+    pub version: String,
+    pub purl: Purl,
+    pub hashes: Vec<Hash>,
+    /// License expressions or names as the manifest states them.
+    pub licenses: Vec<String>,
+    pub scope: Scope,
+    /// The lockfile it was read from, relative to the scanned directory,
+    /// `/`-separated.
+    pub source_file: String,
+}
+
+impl Component {
+    /// The reference other parts of the document use for it.
+    pub fn bom_ref(&self) -> String {
+        self.purl.to_string()
+    }
+}
+
+/// What one parser found in one file.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub components: Vec<Component>,
+    /// Edges `(from purl, to purl)` of the dependency graph, where the
+    /// lockfile records one. The project itself is not a component: edges
+    /// from it are not recorded here but its direct dependencies are in
+    /// [`Parsed::direct`].
+    pub edges: Vec<(Purl, Purl)>,
+    /// The project's direct dependencies, where the lockfile says which.
+    pub direct: Vec<Purl>,
+}
+
+/// The components of a source tree.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Sbom {
+    /// What the SBOM describes: the directory's name, or an artifact name
+    /// the caller gives.
+    pub subject_name: String,
+    pub subject_version: Option<String>,
+    /// Sorted by purl, one per purl.
+    pub components: Vec<Component>,
+    /// Each component's direct dependencies, by purl (only components that
+    /// have any).
+    pub dependencies: BTreeMap<Purl, BTreeSet<Purl>>,
+    /// The subject's direct dependencies, where lockfiles say which.
+    pub direct: BTreeSet<Purl>,
+    /// The files read, relative and `/`-separated, sorted.
+    pub sources: Vec<String>,
+}
+
+/// Why a directory could not be turned into an SBOM.
+#[derive(Debug, thiserror::Error)]
+pub enum SbomError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {error}")]
+    Parse { file: String, error: ParseError },
+    #[error("{} is {size} bytes, over the {MAX_LOCKFILE_BYTES}-byte limit for a lockfile", path.display())]
+    TooLarge { path: PathBuf, size: u64 },
+}
+
+/// A lockfile or manifest that is not what its name says it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line, where the parser knows it.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ParseError {
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    pub fn at(line: usize, message: impl Into<String>) -> Self {
+        ParseError {
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// A parser for one kind of file: its relative path (for
+/// [`Component::source_file`]) and its text.
+type Parser = fn(&str, &str) -> Result<Parsed, ParseError>;
+
+/// The parser for a file, by its name; `None` for files no ecosystem claims.
+fn parser_for(file_name: &str) -> Option<Parser> {
+    let parser: Parser = match file_name {
+        "Cargo.lock" => cargo::parse_lock,
+        "package-lock.json" | "npm-shrinkwrap.json" => npm::parse_lock,
+        "yarn.lock" => yarn::parse_lock,
+        "pnpm-lock.yaml" => pnpm::parse_lock,
+        "poetry.lock" => python::parse_poetry_lock,
+        "uv.lock" => python::parse_uv_lock,
+        "Pipfile.lock" => python::parse_pipfile_lock,
+        "go.mod" => golang::parse_go_mod,
+        "pom.xml" => java::parse_pom,
+        "gradle.lockfile" => java::parse_gradle_lockfile,
+        "Gemfile.lock" => ruby::parse_gemfile_lock,
+        name if python::is_requirements_file(name) => python::parse_requirements,
+        _ => return None,
+    };
+    Some(parser)
+}
+
+/// Reads every lockfile and manifest under `dir` (not following symlinks,
+/// skipping [`SKIPPED_DIRS`]) into one SBOM named after the directory.
+pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files)?;
+    files.sort();
+    let mut parsed = Vec::with_capacity(files.len());
+    for (relative, path, parser) in files {
+        let size = std::fs::metadata(&path)
+            .map_err(|source| SbomError::Io {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        if size > MAX_LOCKFILE_BYTES {
+            return Err(SbomError::TooLarge { path, size });
+        }
+        let text = std::fs::read_to_string(&path).map_err(|source| SbomError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let found = parser(&relative, &text).map_err(|error| SbomError::Parse {
+            file: relative.clone(),
+            error,
+        })?;
+        parsed.push((relative, found));
+    }
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "source".to_string());
+    Ok(merge(name, parsed))
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, PathBuf, Parser)>,
+) -> Result<(), SbomError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| SbomError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| SbomError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|source| SbomError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if kind.is_dir() {
+            if !SKIPPED_DIRS.contains(&name.as_str()) {
+                collect_files(root, &path, out)?;
+            }
+        } else if kind.is_file()
+            && let Some(parser) = parser_for(&name)
+        {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let relative = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((relative, path, parser));
+        }
+    }
+    Ok(())
+}
+
+/// Merges per-file results: one component per purl (the first file's, with
+/// hashes and licenses of later files added), edges unioned.
+pub fn merge(subject_name: String, parsed: Vec<(String, Parsed)>) -> Sbom {
+    let mut by_purl: BTreeMap<Purl, Component> = BTreeMap::new();
+    let mut dependencies: BTreeMap<Purl, BTreeSet<Purl>> = BTreeMap::new();
+    let mut direct = BTreeSet::new();
+    let mut sources = Vec::new();
+    for (file, found) in parsed {
+        sources.push(file);
+        for component in found.components {
+            match by_purl.get_mut(&component.purl) {
+                Some(existing) => {
+                    for hash in component.hashes {
+                        if !existing.hashes.contains(&hash) {
+                            existing.hashes.push(hash);
+                        }
+                    }
+                    for license in component.licenses {
+                        if !existing.licenses.contains(&license) {
+                            existing.licenses.push(license);
+                        }
+                    }
+                    existing.scope = existing.scope.min(component.scope);
+                }
+                None => {
+                    by_purl.insert(component.purl.clone(), component);
+                }
+            }
+        }
+        for (from, to) in found.edges {
+            dependencies.entry(from).or_default().insert(to);
+        }
+        direct.extend(found.direct);
+    }
+    // Edges may only name components that exist, or the documents would
+    // carry dangling references.
+    dependencies.retain(|from, to| {
+        to.retain(|purl| by_purl.contains_key(purl));
+        by_purl.contains_key(from) && !to.is_empty()
+    });
+    direct.retain(|purl| by_purl.contains_key(purl));
+    sources.sort();
+    Sbom {
+        subject_name,
+        subject_version: None,
+        components: by_purl.into_values().collect(),
+        dependencies,
+        direct,
+        sources,
+    }
+}

@@ -1,0 +1,1 @@
+//! TODO(slsa): see the brief.

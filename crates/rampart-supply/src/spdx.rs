@@ -1,0 +1,1 @@
+//! TODO(spdx): see the brief.

@@ -1,0 +1,1 @@
+//! TODO(verify): see the brief.
