@@ -5,6 +5,8 @@
 //!   (Cargo, npm, yarn, pnpm, Python, Go, Maven, Gradle, Bundler), written
 //!   as CycloneDX 1.6 ([`cyclonedx`]) or SPDX 2.3 ([`spdx`]) JSON and read
 //!   back from either.
+//! - [`document`]: what both formats share: the document's tool, time and
+//!   serial ([`document::DocumentInfo`]) and read errors.
 //! - [`intoto`] and [`slsa`]: in-toto Statements v1 and SLSA v1.0 provenance
 //!   predicates, built from facts the caller observed.
 //! - [`dsse`] and [`keys`]: DSSE envelopes signed with ECDSA P-256 or
@@ -18,6 +20,7 @@
 //! talks to no registry: image sources are the caller's to refuse.
 
 pub mod cyclonedx;
+pub mod document;
 pub mod dsse;
 pub mod intoto;
 pub mod keys;
