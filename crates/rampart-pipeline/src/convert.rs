@@ -1160,6 +1160,12 @@ impl Converter {
                     "Run" => StepKind::Run,
                     "Background" => StepKind::Background,
                     "Plugin" => StepKind::Plugin,
+                    "SscaOrchestration" => StepKind::SbomOrchestration,
+                    "provenance" => StepKind::Provenance,
+                    "SscaArtifactSigning" => StepKind::ArtifactSigning,
+                    "SlsaVerification" => StepKind::SlsaVerification,
+                    "SscaArtifactVerification" => StepKind::ArtifactVerification,
+                    "SscaEnforcement" => StepKind::SbomEnforcement,
                     other => {
                         let (message, hint) = if known::HARNESS_STEP_TYPES.contains(&other) {
                             (
@@ -1204,6 +1210,21 @@ impl Converter {
             StepKind::Run => "Run",
             StepKind::Background => "Background",
             StepKind::Plugin => "Plugin",
+            _ => {
+                let supply = self.supply_step(&obj, kind, key_loc)?;
+                return Some(Step {
+                    identifier: identifier?,
+                    name,
+                    loc: key_loc,
+                    kind,
+                    when,
+                    failure_strategies,
+                    strategy,
+                    timeout,
+                    spec: StepSpec::default(),
+                    supply,
+                });
+            }
         };
         let spec = match obj.get("spec") {
             None => {
@@ -1266,6 +1287,331 @@ impl Converter {
             strategy,
             timeout,
             spec,
+            supply: None,
+        })
+    }
+
+    /// A supply-chain step's spec; `Some(None)` when it is a runtime input.
+    fn supply_step(
+        &mut self,
+        obj: &Obj<'_>,
+        kind: StepKind,
+        key_loc: Location,
+    ) -> Option<Option<SupplySpec>> {
+        let Some(node) = obj.get("spec") else {
+            self.err(
+                key_loc,
+                "step has no spec",
+                Some("add spec.source".to_string()),
+            );
+            return None;
+        };
+        if is_placeholder(node) {
+            return Some(None);
+        }
+        let keys = match kind {
+            StepKind::SbomOrchestration => &known::ORCHESTRATION_SPEC,
+            StepKind::Provenance => &known::PROVENANCE_SPEC,
+            StepKind::ArtifactSigning => &known::SIGNING_SPEC,
+            StepKind::SlsaVerification => &known::SLSA_VERIFICATION_SPEC,
+            StepKind::ArtifactVerification => &known::ARTIFACT_VERIFICATION_SPEC,
+            _ => &known::ENFORCEMENT_SPEC,
+        };
+        let spec = self.object(node, keys)?;
+        self.choice(
+            spec.get("imagePullPolicy"),
+            "imagePullPolicy",
+            &["Always", "Never", "IfNotPresent"],
+        );
+        let source = match spec.get("source") {
+            Some(s) => self.supply_source(s, kind),
+            None => {
+                self.err(
+                    spec.loc,
+                    format!("{} has no source", keys.what),
+                    Some("add source (type local with spec.workspace)".to_string()),
+                );
+                None
+            }
+        };
+        let (mut sbom_format, mut ingestion) = (None, None);
+        if kind == StepKind::SbomOrchestration {
+            let mode = self.choice(spec.get("mode"), "mode", &["generation", "ingestion"]);
+            if mode == Some("ingestion") {
+                ingestion = self.ingestion(spec.get("ingestion"), spec.key_loc("mode"));
+            } else {
+                if spec.get("ingestion").is_some() {
+                    self.err(
+                        spec.key_loc("ingestion"),
+                        "ingestion is only read with mode: ingestion",
+                        Some("add mode: ingestion, or remove ingestion".to_string()),
+                    );
+                }
+                sbom_format = spec.get("tool").and_then(|t| self.sbom_tool(t));
+            }
+        }
+        let attestation = match kind {
+            StepKind::ArtifactSigning => spec.get("signing"),
+            _ => spec.get("attestation"),
+        }
+        .and_then(|a| self.private_key(a));
+        let verify_key = match kind {
+            StepKind::SbomEnforcement => spec.get("verifyAttestation").map(|v| (v, "publicKey")),
+            StepKind::SlsaVerification => spec.get("verify_attestation").map(|v| (v, "public_key")),
+            StepKind::ArtifactVerification => spec.get("verifySign").map(|v| (v, "public_key")),
+            _ => None,
+        }
+        .and_then(|(v, field)| self.public_key(v, field));
+        let policy = if kind == StepKind::SbomEnforcement {
+            match spec.get("policy") {
+                Some(p) => self.policy(p),
+                None => {
+                    self.err(
+                        spec.loc,
+                        "an SscaEnforcement step spec has no policy",
+                        Some(
+                            "add policy.store (type Harness, spec.file: the policy file)"
+                                .to_string(),
+                        ),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Some(Some(SupplySpec {
+            source: source?,
+            sbom_format,
+            ingestion,
+            attestation,
+            verify_key,
+            policy,
+        }))
+    }
+
+    /// `source:`; only workspace files and repositories can be read.
+    fn supply_source(&mut self, node: &Node, kind: StepKind) -> Option<ArtifactSource> {
+        let obj = self.object(node, &known::SUPPLY_SOURCE)?;
+        let Some(t) = obj.get("type") else {
+            self.err(
+                obj.loc,
+                "source has no type",
+                Some("add type: local".to_string()),
+            );
+            return None;
+        };
+        let (ty, ty_loc) = self.string(Some(t), "type")?;
+        let spec = || obj.get("spec").filter(|n| !n.is_null());
+        match ty.to_ascii_lowercase().as_str() {
+            // SLSA verification writes `Local`; the other steps `local`.
+            "local" => {
+                let Some(spec_node) = spec() else {
+                    self.err(
+                        obj.loc,
+                        "local source has no spec",
+                        Some("add spec.workspace".to_string()),
+                    );
+                    return None;
+                };
+                let s = self.object(spec_node, &known::LOCAL_SOURCE)?;
+                self.choice(s.get("type"), "type", &["manual", "auto"]);
+                // Harness's SBOM steps default to the workspace root.
+                let workspace = match s.get("workspace") {
+                    Some(w) => self.text(Some(w), "workspace")?,
+                    None => self.make_text(".".to_string(), s.loc, "workspace"),
+                };
+                Some(ArtifactSource::Local {
+                    workspace,
+                    artifact_name: self.text(s.get("artifact_name"), "artifact_name"),
+                    version: self.text(s.get("version"), "version"),
+                })
+            }
+            "repository"
+                if kind == StepKind::SbomOrchestration || kind == StepKind::SbomEnforcement =>
+            {
+                let Some(spec_node) = spec() else {
+                    self.err(
+                        obj.loc,
+                        "repository source has no spec",
+                        Some("add spec.url".to_string()),
+                    );
+                    return None;
+                };
+                let s = self.object(spec_node, &known::REPOSITORY_SOURCE)?;
+                let url = self.text(s.get("url"), "url");
+                if s.get("url").is_none() {
+                    self.err(
+                        s.loc,
+                        "repository source has no url",
+                        Some("add url".to_string()),
+                    );
+                }
+                if let Some(v) = s.get("variant_type") {
+                    self.choice(Some(v), "variant_type", &["branch", "git_tag", "commit"]);
+                }
+                Some(ArtifactSource::Repository {
+                    url: url?,
+                    path: self.text(s.get("path"), "path"),
+                    variant_type: self.text(s.get("variant_type"), "variant_type"),
+                    variant: self.text(s.get("variant"), "variant"),
+                    cloned_codebase: self.text(s.get("cloned_codebase"), "cloned_codebase"),
+                })
+            }
+            "image" | "docker" | "ecr" | "gcr" | "acr" | "gar" | "har" => {
+                self.err(
+                    ty_loc,
+                    format!("{ty} sources need a container registry client, which Rampart does not have yet; use a `local` source (a path in the workspace) or `repository`"),
+                    None,
+                );
+                None
+            }
+            _ => {
+                self.err(
+                    ty_loc,
+                    format!("\"{ty}\" is not a valid source type"),
+                    Some("source type must be local or repository".to_string()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Orchestration `tool:`: Syft's output format.
+    fn sbom_tool(&mut self, node: &Node) -> Option<SbomFormat> {
+        let tool = self.object(node, &known::SBOM_TOOL)?;
+        self.choice(tool.get("type"), "tool type", &["Syft"]);
+        let spec = self.object(tool.get("spec")?, &known::SBOM_TOOL_SPEC)?;
+        match self.choice(
+            spec.get("format"),
+            "format",
+            &["spdx-json", "cyclonedx-json"],
+        )? {
+            "cyclonedx-json" => Some(SbomFormat::CycloneDxJson),
+            _ => Some(SbomFormat::SpdxJson),
+        }
+    }
+
+    /// `ingestion: { file }` for `mode: ingestion`.
+    fn ingestion(&mut self, node: Option<&Node>, mode_loc: Location) -> Option<Text> {
+        let Some(node) = node else {
+            self.err(
+                mode_loc,
+                "mode ingestion needs ingestion.file",
+                Some("add ingestion: { file: path/to/sbom.json }".to_string()),
+            );
+            return None;
+        };
+        let obj = self.object(node, &known::INGESTION)?;
+        if obj.get("file").is_none() {
+            self.err(
+                obj.loc,
+                "ingestion has no file",
+                Some("add file: the SBOM's path".to_string()),
+            );
+        }
+        self.text(obj.get("file"), "file")
+    }
+
+    /// A key config's `spec`, after checking `type` is cosign (a key pair).
+    fn key_spec<'n>(&mut self, node: &'n Node, keys: &Keys) -> Option<Obj<'n>> {
+        let obj = self.object(node, &known::KEY_CONFIG)?;
+        if let Some(t) = obj.get("type")
+            && let Some((ty, loc)) = self.string(Some(t), "type")
+            && ty != "cosign"
+            && ty != "keybased"
+        {
+            self.err(
+                loc,
+                format!("{ty} keys are not supported"),
+                Some("use type: cosign with a key pair".to_string()),
+            );
+            return None;
+        }
+        let Some(spec) = obj.get("spec") else {
+            self.err(
+                obj.loc,
+                "key has no spec",
+                Some(format!("add spec with {}", keys.supported[0])),
+            );
+            return None;
+        };
+        self.object(spec, keys)
+    }
+
+    fn private_key(&mut self, node: &Node) -> Option<Attestation> {
+        let spec = self.key_spec(node, &known::COSIGN_PRIVATE)?;
+        if spec.get("privateKey").is_none() {
+            self.err(
+                spec.loc,
+                "key spec has no privateKey",
+                Some("add privateKey: a secret holding the cosign private key".to_string()),
+            );
+        }
+        Some(Attestation {
+            private_key: self.text(spec.get("privateKey"), "privateKey")?,
+            password: self.text(spec.get("password"), "password"),
+        })
+    }
+
+    fn public_key(&mut self, node: &Node, field: &'static str) -> Option<VerifyKey> {
+        let keys = Keys {
+            what: "a cosign public key spec",
+            supported: if field == "publicKey" {
+                &["publicKey"]
+            } else {
+                &["public_key"]
+            },
+            unsupported: &[],
+        };
+        let spec = self.key_spec(node, &keys)?;
+        if spec.get(field).is_none() {
+            self.err(
+                spec.loc,
+                format!("key spec has no {field}"),
+                Some(format!("add {field}: the cosign public key")),
+            );
+        }
+        Some(VerifyKey {
+            public_key: self.text(spec.get(field), field)?,
+        })
+    }
+
+    /// Enforcement `policy: { store: { type: Harness, spec: { file } } }`.
+    fn policy(&mut self, node: &Node) -> Option<PolicyRef> {
+        let obj = self.object(node, &known::ENFORCEMENT_POLICY)?;
+        let Some(store) = obj.get("store") else {
+            if obj.get("policySets").is_some() {
+                // Already reported as unsupported.
+                return None;
+            }
+            self.err(
+                obj.loc,
+                "policy has no store",
+                Some("add store (type Harness, spec.file)".to_string()),
+            );
+            return None;
+        };
+        let store = self.object(store, &known::POLICY_STORE)?;
+        self.choice(store.get("type"), "policy store type", &["Harness"]);
+        let Some(spec) = store.get("spec") else {
+            self.err(
+                store.loc,
+                "policy store has no spec",
+                Some("add spec.file: the policy file's path".to_string()),
+            );
+            return None;
+        };
+        let spec = self.object(spec, &known::POLICY_FILE)?;
+        if spec.get("file").is_none() {
+            self.err(
+                spec.loc,
+                "policy store has no file",
+                Some("add file: the policy file's path".to_string()),
+            );
+        }
+        Some(PolicyRef {
+            file: self.text(spec.get("file"), "file")?,
         })
     }
 
@@ -1273,7 +1619,7 @@ impl Converter {
         let keys = match kind {
             StepKind::Run => &known::RUN_SPEC,
             StepKind::Background => &known::BACKGROUND_SPEC,
-            StepKind::Plugin => &known::PLUGIN_SPEC,
+            _ => &known::PLUGIN_SPEC,
         };
         let obj = self.object(node, keys)?;
         let shell = match self.choice(

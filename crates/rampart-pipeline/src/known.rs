@@ -428,7 +428,187 @@ pub(crate) const OUTPUT_VARIABLE: Keys = Keys {
 /// Keys of matrix that are not axes.
 pub(crate) const MATRIX_SETTINGS: &[&str] = &["exclude", "maxConcurrency", "nodeName"];
 
-pub(crate) const SUPPORTED_STEP_TYPES: &[&str] = &["Run", "Background", "Plugin"];
+pub(crate) const SUPPORTED_STEP_TYPES: &[&str] = &[
+    "Run",
+    "Background",
+    "Plugin",
+    "SscaOrchestration",
+    "provenance",
+    "SscaArtifactSigning",
+    "SlsaVerification",
+    "SscaArtifactVerification",
+    "SscaEnforcement",
+];
+
+/// Keys every supply-chain step spec accepts as metadata (they configure
+/// Harness's plugin container, which Rampart does not use).
+const SUPPLY_COMMON: [&str; 5] = [
+    "source",
+    "resources",
+    "overrideConnectorRef",
+    "imageTag",
+    "imagePullPolicy",
+];
+
+pub(crate) const ORCHESTRATION_SPEC: Keys = Keys {
+    what: "an SscaOrchestration step spec",
+    supported: &[
+        SUPPLY_COMMON[0],
+        SUPPLY_COMMON[1],
+        SUPPLY_COMMON[2],
+        SUPPLY_COMMON[3],
+        SUPPLY_COMMON[4],
+        "mode",
+        "tool",
+        "attestation",
+        "ingestion",
+    ],
+    unsupported: &[(
+        "sbom_drift",
+        "SBOM drift needs Harness's SBOM store; remove sbom_drift",
+    )],
+};
+
+pub(crate) const PROVENANCE_SPEC: Keys = Keys {
+    what: "a provenance step spec",
+    supported: &[
+        SUPPLY_COMMON[0],
+        SUPPLY_COMMON[1],
+        SUPPLY_COMMON[2],
+        SUPPLY_COMMON[3],
+        SUPPLY_COMMON[4],
+        "attestation",
+    ],
+    unsupported: &[],
+};
+
+pub(crate) const SIGNING_SPEC: Keys = Keys {
+    what: "an SscaArtifactSigning step spec",
+    supported: &[
+        SUPPLY_COMMON[0],
+        SUPPLY_COMMON[1],
+        SUPPLY_COMMON[2],
+        SUPPLY_COMMON[3],
+        SUPPLY_COMMON[4],
+        "signing",
+    ],
+    unsupported: &[(
+        "uploadSignature",
+        "signatures are written beside the artifact; there is no registry to upload to; remove uploadSignature",
+    )],
+};
+
+pub(crate) const SLSA_VERIFICATION_SPEC: Keys = Keys {
+    what: "a SlsaVerification step spec",
+    supported: &[
+        SUPPLY_COMMON[0],
+        SUPPLY_COMMON[1],
+        SUPPLY_COMMON[2],
+        SUPPLY_COMMON[3],
+        SUPPLY_COMMON[4],
+        "verify_attestation",
+    ],
+    unsupported: &[],
+};
+
+pub(crate) const ARTIFACT_VERIFICATION_SPEC: Keys = Keys {
+    what: "an SscaArtifactVerification step spec",
+    supported: &[
+        SUPPLY_COMMON[0],
+        SUPPLY_COMMON[1],
+        SUPPLY_COMMON[2],
+        SUPPLY_COMMON[3],
+        SUPPLY_COMMON[4],
+        "verifySign",
+    ],
+    unsupported: &[],
+};
+
+pub(crate) const ENFORCEMENT_SPEC: Keys = Keys {
+    what: "an SscaEnforcement step spec",
+    supported: &[
+        SUPPLY_COMMON[0],
+        SUPPLY_COMMON[1],
+        SUPPLY_COMMON[2],
+        SUPPLY_COMMON[3],
+        SUPPLY_COMMON[4],
+        "verifyAttestation",
+        "policy",
+    ],
+    unsupported: &[],
+};
+
+pub(crate) const SUPPLY_SOURCE: Keys = Keys {
+    what: "source",
+    supported: &["type", "spec"],
+    unsupported: &[],
+};
+
+pub(crate) const LOCAL_SOURCE: Keys = Keys {
+    what: "a local source spec",
+    // `type` (`manual` | `auto`) is how provenance and SLSA verification
+    // name the artifact; accepted, the fields below say it either way.
+    supported: &["workspace", "artifact_name", "version", "type"],
+    unsupported: &[],
+};
+
+pub(crate) const REPOSITORY_SOURCE: Keys = Keys {
+    what: "a repository source spec",
+    supported: &["url", "path", "variant_type", "variant", "cloned_codebase"],
+    unsupported: &[],
+};
+
+/// `attestation`, `signing`, `verifyAttestation`, ...: `type` and `spec`.
+pub(crate) const KEY_CONFIG: Keys = Keys {
+    what: "a signing or verification key",
+    supported: &["type", "spec"],
+    unsupported: &[],
+};
+
+pub(crate) const COSIGN_PRIVATE: Keys = Keys {
+    what: "a cosign key spec",
+    supported: &["privateKey", "password"],
+    unsupported: &[],
+};
+
+pub(crate) const SBOM_TOOL: Keys = Keys {
+    what: "tool",
+    supported: &["type", "spec"],
+    unsupported: &[],
+};
+
+pub(crate) const SBOM_TOOL_SPEC: Keys = Keys {
+    what: "a tool spec",
+    supported: &["format"],
+    unsupported: &[],
+};
+
+pub(crate) const INGESTION: Keys = Keys {
+    what: "ingestion",
+    supported: &["file"],
+    unsupported: &[],
+};
+
+pub(crate) const ENFORCEMENT_POLICY: Keys = Keys {
+    what: "policy",
+    supported: &["store"],
+    unsupported: &[(
+        "policySets",
+        "Harness OPA policy sets live in Harness; put the policy in a file and use policy.store",
+    )],
+};
+
+pub(crate) const POLICY_STORE: Keys = Keys {
+    what: "a policy store",
+    supported: &["type", "spec"],
+    unsupported: &[],
+};
+
+pub(crate) const POLICY_FILE: Keys = Keys {
+    what: "a policy store spec",
+    supported: &["file"],
+    unsupported: &[],
+};
 pub(crate) const SUPPORTED_STAGE_TYPES: &[&str] = &["CI"];
 
 /// Harness stage types other than CI.
@@ -459,7 +639,7 @@ pub(crate) const HARNESS_FAILURE_ACTIONS: &[&str] = &[
     "RetryStepGroup",
 ];
 
-/// Step types in Harness's v0 schema other than Run, Background and Plugin.
+/// Step types in Harness's v0 schema that Rampart does not support.
 pub(crate) const HARNESS_STEP_TYPES: &[&str] = &[
     "AIExperiment",
     "AIVerifyNG",
@@ -772,17 +952,12 @@ pub(crate) const HARNESS_STEP_TYPES: &[&str] = &[
     "ShiftGoogleAgentRuntimeTraffic",
     "ShiftLeft",
     "SlackNotify",
-    "SlsaVerification",
     "Sniper",
     "Snyk",
     "Sonarqube",
     "SscaAibomOrchestration",
-    "SscaArtifactSigning",
-    "SscaArtifactVerification",
     "SscaCompliance",
-    "SscaEnforcement",
     "SscaJunitAttestation",
-    "SscaOrchestration",
     "SscaPrAttestation",
     "StandAloneTrafficShiftRollback",
     "SwapRollback",
@@ -811,7 +986,6 @@ pub(crate) const HARNESS_STEP_TYPES: &[&str] = &[
     "Wait",
     "Wiz",
     "Zap",
-    "provenance",
 ];
 
 /// Up to one "did you mean" suggestion: the closest candidate within a

@@ -14,6 +14,9 @@
 //! are input sets, templates, triggers or Harness v1 YAML are rejected with
 //! a message saying what they are. The CI subset of v0 is read: `CI` stages
 //! (sequential and `parallel:`), `Run`, `Background` and `Plugin` steps,
+//! the supply-chain steps `SscaOrchestration`, `provenance`,
+//! `SscaArtifactSigning`, `SlsaVerification`, `SscaArtifactVerification` and
+//! `SscaEnforcement` with `local` or `repository` sources and cosign key pairs,
 //! step groups (nested), parallel steps, `when`, `failureStrategies`
 //! (Ignore, Abort, MarkAsSuccess, MarkAsFailure, Retry), `timeout`,
 //! `strategy` (`matrix`, `parallelism`, `repeat`), pipeline and stage

@@ -133,6 +133,9 @@ pub struct Step {
     pub strategy: Option<Strategy>,
     pub timeout: Option<Timeout>,
     pub spec: StepSpec,
+    /// The spec of a supply-chain step; `None` for Run, Background and Plugin
+    /// (whose `spec` is then the one read).
+    pub supply: Option<SupplySpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +143,154 @@ pub enum StepKind {
     Run,
     Background,
     Plugin,
+    /// `SscaOrchestration`: generate (or ingest) an SBOM.
+    SbomOrchestration,
+    /// `provenance`: SLSA provenance for an artifact.
+    Provenance,
+    /// `SscaArtifactSigning`.
+    ArtifactSigning,
+    /// `SlsaVerification`: check an artifact's provenance signature.
+    SlsaVerification,
+    /// `SscaArtifactVerification`: check an artifact's signature.
+    ArtifactVerification,
+    /// `SscaEnforcement`: a policy gate over an SBOM.
+    SbomEnforcement,
+}
+
+/// The `spec:` of a supply-chain step, as Harness writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupplySpec {
+    pub source: ArtifactSource,
+    /// Orchestration `tool.spec.format`; Harness's default is SPDX JSON.
+    pub sbom_format: Option<SbomFormat>,
+    /// Orchestration `mode: ingestion`: the SBOM file (`ingestion.file`) to
+    /// read instead of generating one.
+    pub ingestion: Option<Text>,
+    /// Signing key: `attestation` (orchestration, provenance) or `signing`
+    /// (artifact signing), `type: cosign`.
+    pub attestation: Option<Attestation>,
+    /// `verifyAttestation` (enforcement), `verify_attestation` (SLSA
+    /// verification) or `verifySign` (artifact verification).
+    pub verify_key: Option<VerifyKey>,
+    /// Enforcement `policy.store.spec.file`.
+    pub policy: Option<PolicyRef>,
+}
+
+/// Every text field of a supply spec; one body for `&` and `&mut` (binding
+/// modes follow the reference given).
+macro_rules! supply_texts {
+    ($spec:expr) => {{
+        let SupplySpec {
+            source,
+            ingestion,
+            attestation,
+            verify_key,
+            policy,
+            ..
+        } = $spec;
+        let mut out = Vec::new();
+        match source {
+            ArtifactSource::Local {
+                workspace,
+                artifact_name,
+                version,
+            } => {
+                out.push(workspace);
+                out.extend(artifact_name.into_iter().chain(version));
+            }
+            ArtifactSource::Repository {
+                url,
+                path,
+                variant_type,
+                variant,
+                cloned_codebase,
+            } => {
+                out.push(url);
+                out.extend(
+                    path.into_iter()
+                        .chain(variant_type)
+                        .chain(variant)
+                        .chain(cloned_codebase),
+                );
+            }
+        }
+        out.extend(ingestion);
+        if let Some(Attestation {
+            private_key,
+            password,
+        }) = attestation
+        {
+            out.push(private_key);
+            out.extend(password);
+        }
+        if let Some(VerifyKey { public_key }) = verify_key {
+            out.push(public_key);
+        }
+        if let Some(PolicyRef { file }) = policy {
+            out.push(file);
+        }
+        out
+    }};
+}
+
+impl SupplySpec {
+    /// Every text field, for expression checks.
+    pub fn texts(&self) -> Vec<&Text> {
+        supply_texts!(self)
+    }
+
+    /// Every text field, for filling runtime inputs.
+    pub fn texts_mut(&mut self) -> Vec<&mut Text> {
+        supply_texts!(self)
+    }
+}
+
+/// What a supply-chain step reads: `source:`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArtifactSource {
+    /// `type: local`: files in the workspace.
+    Local {
+        /// A path relative to the workspace.
+        workspace: Text,
+        artifact_name: Option<Text>,
+        version: Option<Text>,
+    },
+    /// `type: repository`: a Git repository.
+    Repository {
+        url: Text,
+        path: Option<Text>,
+        /// `branch`, `git_tag` or `commit`.
+        variant_type: Option<Text>,
+        variant: Option<Text>,
+        cloned_codebase: Option<Text>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SbomFormat {
+    SpdxJson,
+    CycloneDxJson,
+}
+
+/// A cosign key pair's private half: `privateKey` and `password`, each a
+/// secret id or a `<+secrets.getValue("id")>` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attestation {
+    pub private_key: Text,
+    pub password: Option<Text>,
+}
+
+/// A cosign public key: a secret or file id, or an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyKey {
+    pub public_key: Text,
+}
+
+/// A policy file (Harness stores it in its file store; Rampart reads it from
+/// the path).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRef {
+    pub file: Text,
 }
 
 /// The `spec:` of a Run, Background or Plugin step.

@@ -246,6 +246,9 @@ impl<'p> Validator<'p> {
                     for text in &spec.entrypoint {
                         self.text(text, &inner);
                     }
+                    for text in step.supply.iter().flat_map(SupplySpec::texts) {
+                        self.text(text, &inner);
+                    }
                 }
             }
         }
@@ -704,6 +707,10 @@ fn fill_templates(p: &mut Pipeline, diags: &mut Vec<Diagnostic>) {
                         .for_each(|(_, t)| fill(t, diags));
                     spec.settings.iter_mut().for_each(|(_, t)| fill(t, diags));
                     spec.entrypoint.iter_mut().for_each(|t| fill(t, diags));
+                    s.supply
+                        .iter_mut()
+                        .flat_map(SupplySpec::texts_mut)
+                        .for_each(|t| fill(t, diags));
                 }
             }
         }

@@ -701,7 +701,9 @@ fn unsupported_step_types_are_named_with_the_supported_ones() {
         12,
         25,
         "step type \"BuildAndPushDockerRegistry\" is not supported",
-        Some("supported step types: Run, Background, Plugin"),
+        Some(
+            "supported step types: Run, Background, Plugin, SscaOrchestration, provenance, SscaArtifactSigning, SlsaVerification, SscaArtifactVerification, SscaEnforcement",
+        ),
     );
     for ty in [
         "Action",
@@ -732,7 +734,9 @@ fn unknown_step_types_get_a_suggestion() {
         12,
         25,
         "unknown step type \"run\"",
-        Some("did you mean \"Run\"? supported step types: Run, Background, Plugin"),
+        Some(
+            "did you mean \"Run\"? supported step types: Run, Background, Plugin, SscaOrchestration, provenance, SscaArtifactSigning, SlsaVerification, SscaArtifactVerification, SscaEnforcement",
+        ),
     );
 }
 
@@ -1011,7 +1015,9 @@ fn steps_need_what_they_run() {
         10,
         17,
         "step has no type",
-        Some("add `type:`; supported step types: Run, Background, Plugin"),
+        Some(
+            "add `type:`; supported step types: Run, Background, Plugin, SscaOrchestration, provenance, SscaArtifactSigning, SlsaVerification, SscaArtifactVerification, SscaEnforcement",
+        ),
     );
 }
 
