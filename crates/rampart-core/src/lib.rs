@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+pub mod time;
+
 use serde::{Deserialize, Serialize};
 
 /// A 1-based line and column in a source file, as editors show them.

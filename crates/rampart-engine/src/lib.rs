@@ -6,8 +6,11 @@
 //! `failureStrategies` and timeouts, captures output variables, and reports
 //! everything as [`Event`]s. It talks to the world only through traits it
 //! owns ([`EventSink`], [`SecretSource`]) and the executor trait, so the CLI,
-//! the server and tests wire in their own. It does no terminal formatting, no
-//! file I/O and no printing of its own.
+//! the server and tests wire in their own. It does no terminal formatting and
+//! no printing of its own; its only file I/O is the supply-chain steps'
+//! (reading the workspace, writing SBOMs and attestations into it), which it
+//! runs itself so provenance records what the engine observed and signing
+//! keys never reach a step's process.
 //!
 //! # How a run behaves (Harness's semantics)
 //!
@@ -84,6 +87,7 @@ mod scope;
 #[cfg(test)]
 mod semantics_tests;
 mod steps;
+mod supply;
 #[cfg(test)]
 mod testkit;
 
@@ -232,6 +236,9 @@ pub struct RunOptions {
     pub codebase: BTreeMap<String, String>,
     /// `<+trigger.event>` etc.; a local run is a `manual` trigger.
     pub trigger: BTreeMap<String, String>,
+    /// Who ran the build, as SLSA provenance's `builder.id` records it: a
+    /// URI naming this Rampart installation and how it runs steps.
+    pub builder_id: String,
 }
 
 /// One step's outcome, for the summary.

@@ -77,6 +77,7 @@ pub(crate) async fn execute(
             private_dirs: Mutex::default(),
             resolved_secrets: Mutex::default(),
             secret_outputs: Mutex::default(),
+            attestations: Arc::default(),
         },
         host: HostEnv::from_process(),
         workspace: options.workspace.display().to_string(),

@@ -21,6 +21,7 @@ use rampart_pipeline::model::{Text, Variable, VariableKind};
 use rampart_pipeline::{CODEBASE_KEYS, TRIGGER_KEYS};
 
 use crate::plan::{Frame, IterationKind, Plan, PlanStage, StageEntry, StepEntry};
+use crate::supply::{self, Attestations};
 use crate::{SecretContent, SecretOutput, SecretSource};
 
 /// Facts and values of the whole run.
@@ -49,6 +50,8 @@ pub(crate) struct RunData {
     pub resolved_secrets: Mutex<BTreeMap<String, BTreeSet<String>>>,
     /// Values of Secret-typed outputs, for the report.
     pub secret_outputs: Mutex<Vec<SecretOutput>>,
+    /// Attestations supply-chain steps made, for later verification steps.
+    pub attestations: Arc<Attestations>,
 }
 
 /// What later nodes can read of a stage.
@@ -108,6 +111,11 @@ pub(crate) fn stage_records(plan: &Plan<'_>) -> BTreeMap<String, StageRecord> {
                     .output_variables
                     .iter()
                     .map(|o| o.name.clone())
+                    .chain(
+                        supply::output_names(step.step.kind)
+                            .iter()
+                            .map(|name| name.to_string()),
+                    )
                     .collect();
                 record.steps.insert(
                     step.key.clone(),
@@ -532,6 +540,7 @@ mod tests {
             private_dirs: Mutex::default(),
             resolved_secrets: Mutex::default(),
             secret_outputs: Mutex::default(),
+            attestations: Arc::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use rampart_exec::{
     StepProcess,
 };
 use rampart_pipeline::model::{
-    FailureAction, NetworkMode, OutputKind, Shell, StatusCondition, StepKind,
+    FailureAction, NetworkMode, OutputKind, Shell, StatusCondition, StepKind, SupplySpec,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -29,6 +29,7 @@ use crate::lines::LineSplitter;
 use crate::plan::{PlanGroup, PlanStage, PlanStep, StepEntry};
 use crate::run::{Run, elapsed_ms};
 use crate::scope::{lock, render, template};
+use crate::supply;
 use crate::{Event, EventSink, LogStream, SecretOutput, StepReport};
 use rampart_mask::SecretSet;
 
@@ -477,6 +478,9 @@ impl<'a> Run<'a> {
         node: &Arc<CancelNode>,
         target: &LogTarget,
     ) -> Outcome {
+        if let Some(spec) = &ps.step.supply {
+            return self.supply_attempt(ps, spec, stage, node, target).await;
+        }
         let process = match self.process(ps, stage) {
             Ok(process) => process,
             Err(message) => {
@@ -489,6 +493,68 @@ impl<'a> Run<'a> {
         let token = node.token.child_token();
         let result = run_process(&*self.engine.executor, process, token, target).await;
         self.outcome(ps, node, result)
+    }
+
+    /// A supply-chain step: run here, off the async threads, not in a process.
+    async fn supply_attempt(
+        &self,
+        ps: &PlanStep<'_>,
+        spec: &SupplySpec,
+        stage: &StageRun<'_>,
+        node: &Arc<CancelNode>,
+        target: &LogTarget,
+    ) -> Outcome {
+        let failed = |message: String| Outcome::Failed {
+            kind: FailKind::Other,
+            message,
+        };
+        let view = self.view(Some(stage.plan), &ps.frame, Some(ps));
+        let rendered = match supply::render_step(ps.step.kind, spec, &view, &stage.plan.id, &ps.key)
+        {
+            Ok(rendered) => rendered,
+            Err(message) => return failed(message),
+        };
+        let facts = supply::RunFacts {
+            builder_id: self.options.builder_id.clone(),
+            run_id: self.data.execution_id.clone(),
+            started_on: rampart_core::time::rfc3339_utc(
+                i64::try_from(self.data.start_ts).unwrap_or(i64::MAX),
+            ),
+            pipeline: self.data.pipeline_identifier.clone(),
+            codebase: lock(&self.data.codebase).clone(),
+            trigger: self.data.trigger.clone(),
+            inputs: supply::public_inputs(&view),
+        };
+        let workspace = self.options.workspace.clone();
+        let attestations = self.data.attestations.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            supply::run(&rendered, &workspace, &facts, &attestations)
+        });
+        let timeout = ps.step.timeout.as_ref();
+        let limit = timeout.map_or(Duration::MAX, |t| t.duration);
+        let outcome = tokio::select! {
+            joined = tokio::time::timeout(limit, work) => match joined {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => return failed("the supply-chain step panicked".to_string()),
+                Err(_) => {
+                    return Outcome::Failed {
+                        kind: FailKind::Timeout,
+                        message: format!(
+                            "timed out after {}",
+                            timeout.map_or_else(String::new, |t| t.raw.clone())
+                        ),
+                    };
+                }
+            },
+            () = node.token.cancelled() => return Outcome::Stopped(node.why()),
+        };
+        for (stream, line) in outcome.lines {
+            target.line(stream, self.data.masker.mask_str(&line));
+        }
+        match outcome.result {
+            Ok(outputs) => Outcome::Success(outputs),
+            Err(message) => failed(message),
+        }
     }
 
     fn outcome(

@@ -336,6 +336,7 @@ pub fn options() -> RunOptions {
         allow_host: false,
         codebase: BTreeMap::new(),
         trigger: BTreeMap::from([("type".to_string(), "MANUAL".to_string())]),
+        builder_id: "https://rampart.dev/builders/test".to_string(),
     }
 }
 
@@ -408,6 +409,7 @@ pub fn step(id: &str, command: &str) -> Step {
             command: Some(text(command)),
             ..StepSpec::default()
         },
+        supply: None,
     }
 }
 

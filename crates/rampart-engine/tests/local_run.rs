@@ -84,6 +84,7 @@ impl Local {
             allow_host: false,
             codebase: BTreeMap::from([("branch".to_string(), "main".to_string())]),
             trigger: BTreeMap::from([("type".to_string(), "MANUAL".to_string())]),
+            builder_id: "https://rampart.dev/builders/test".to_string(),
         }
     }
 

@@ -12,6 +12,8 @@
 //! - [`dsse`] and [`keys`]: DSSE envelopes signed with ECDSA P-256 or
 //!   Ed25519; key generation and PEM encodings.
 //! - [`verify`]: an envelope checked against a key and an artifact digest.
+//! - [`gate`]: one attestation checked end to end (signature, subject,
+//!   policies) into a report of what passed and what failed.
 //! - [`policy`]: Rego policies (Harness's SBOM deny/allow lists, provenance
 //!   rules) evaluated with an embedded engine.
 //!
@@ -22,6 +24,7 @@
 pub mod cyclonedx;
 pub mod document;
 pub mod dsse;
+pub mod gate;
 pub mod intoto;
 pub mod keys;
 pub mod policy;

@@ -55,6 +55,87 @@ pub enum Command {
     Runs(RunsCommand),
     /// A run's log on a server (masked as stored); --follow streams it live.
     Logs(LogsArgs),
+    /// Write the SBOM of a source tree (from its lockfiles and manifests) as CycloneDX 1.6 or
+    /// SPDX 2.3 JSON.
+    Sbom(SbomArgs),
+    /// Signing keys for attestations, kept in the local secret store.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Verify an artifact against a signed attestation (DSSE): the signature, that the artifact's
+    /// sha256 is a subject, and optional Rego policies. Exit 0 verified, 1 not verified.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The source tree to scan (lockfiles in it and below; node_modules, target, .git skipped).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = SbomFormatArg::Cyclonedx)]
+    pub format: SbomFormatArg,
+    /// Write the document here instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The name of what the SBOM describes [default: the directory's name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The version of what the SBOM describes.
+    #[arg(long = "subject-version", value_name = "VERSION")]
+    pub subject_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormatArg {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 2.3 JSON.
+    Spdx,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a key pair: the private key goes into the secret store (never to disk in
+    /// plaintext), the public key (PEM, as cosign writes cosign.pub) to stdout or --public-key.
+    Generate {
+        /// The secret that will hold the private key, e.g. `signing_key`; pipelines name it as
+        /// `<+secrets.getValue("signing_key")>`.
+        id: String,
+        #[arg(long, value_enum, default_value_t = KeyAlgorithmArg::EcdsaP256)]
+        algorithm: KeyAlgorithmArg,
+        /// Write the public key here instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyAlgorithmArg {
+    /// ECDSA over P-256 with SHA-256, cosign's default.
+    EcdsaP256,
+    Ed25519,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The artifact file whose sha256 must be a subject of the attestation.
+    #[arg(value_name = "ARTIFACT")]
+    pub artifact: PathBuf,
+    /// The DSSE envelope (JSON) holding the in-toto statement.
+    #[arg(long, value_name = "FILE")]
+    pub attestation: PathBuf,
+    /// The signer's public key (PEM, SubjectPublicKeyInfo: cosign.pub or `rampart keys generate`).
+    #[arg(long, value_name = "PUB")]
+    pub key: PathBuf,
+    /// Rego policies (a .rego file or a directory of them) the attested SBOM or provenance must pass.
+    #[arg(long, value_name = "DIR")]
+    pub policy: Option<PathBuf>,
+    /// `text` for people, `json` for tools.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 /// Which server, which login file, and how to print.

@@ -20,6 +20,7 @@ mod run_secrets;
 mod secret_cmd;
 mod server_cmd;
 mod state;
+mod supply_cmd;
 mod validate;
 
 use std::process::ExitCode;
@@ -42,6 +43,9 @@ fn main() -> ExitCode {
         Command::Pipeline(command) => remote_cmd::pipeline(command),
         Command::Runs(command) => remote_cmd::runs(command),
         Command::Logs(args) => remote_cmd::logs(args),
+        Command::Sbom(args) => supply_cmd::sbom(&args),
+        Command::Keys(command) => supply_cmd::keys(command),
+        Command::Verify(args) => supply_cmd::verify(&args),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,10 @@ use rampart_pipeline::{Inputs, ValidPipeline, model};
 use tokio_util::sync::CancellationToken;
 
 use crate::args::{EXIT_CANCELLED, EXIT_FAILED, EXIT_SUCCESS, EXIT_USAGE, OutputFormat, RunArgs};
+
+/// SLSA `builder.id` of `rampart run`: the steps ran on the caller's own
+/// machine, a trust boundary a provenance policy should tell from a server.
+const LOCAL_BUILDER_ID: &str = "https://rampart.dev/builders/cli/v1";
 use crate::codebase::Checkout;
 use crate::record::{Recorder, RunRecord};
 use crate::render::{JsonRenderer, TextRenderer};
@@ -97,6 +101,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             ("event".to_string(), "manual".to_string()),
         ]
         .into(),
+        builder_id: LOCAL_BUILDER_ID.to_string(),
     };
 
     let cancel = CancellationToken::new();

@@ -110,7 +110,7 @@ async fn dispatch(command: SecretCommand) -> anyhow::Result<()> {
     }
 }
 
-fn state_dir(state: &StateArgs) -> anyhow::Result<PathBuf> {
+pub(crate) fn state_dir(state: &StateArgs) -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(crate::state::resolve(state.state_dir.as_deref(), &cwd))
 }
@@ -119,12 +119,16 @@ fn scope_of(scope: &ScopeArgs) -> anyhow::Result<Scope> {
     Ok(Scope::new(scope.org.as_deref(), scope.project.as_deref())?)
 }
 
-fn reference(id: &str, scope: &ScopeArgs) -> anyhow::Result<SecretRef> {
+pub(crate) fn reference(id: &str, scope: &ScopeArgs) -> anyhow::Result<SecretRef> {
     let id = Identifier::new(id).context("invalid secret identifier")?;
     Ok(SecretRef::new(scope_of(scope)?, id))
 }
 
-async fn open(state: &Path, settings: &KeySettings, mode: KeyMode) -> anyhow::Result<LocalSecrets> {
+pub(crate) async fn open(
+    state: &Path,
+    settings: &KeySettings,
+    mode: KeyMode,
+) -> anyhow::Result<LocalSecrets> {
     let secrets = LocalSecrets::open(state, settings, mode)
         .await
         .with_context(|| format!("cannot open the secret store in {}", state.display()))?;
@@ -321,26 +325,10 @@ async fn rotate(settings: &KeySettings, state: &StateArgs) -> anyhow::Result<()>
     Ok(())
 }
 
-/// `YYYY-MM-DD HH:MM:SSZ` for milliseconds since the Unix epoch.
+/// `YYYY-MM-DD HH:MM:SSZ` for milliseconds since the Unix epoch: RFC 3339
+/// with a space, easier to read in a table.
 fn format_utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, day_secs) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
-        day_secs / 3600,
-        day_secs % 3600 / 60,
-        day_secs % 60
-    )
+    rampart_core::time::rfc3339_utc(ms).replacen('T', " ", 1)
 }
 
 /// Whether the masker `rampart run` uses would leave this value unmasked.

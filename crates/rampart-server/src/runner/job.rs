@@ -24,6 +24,9 @@ use crate::audit_log::Entry;
 use crate::backend::Core;
 use crate::scope::now_ms;
 
+/// SLSA `builder.id` of runs on the server's embedded runner pool.
+const EMBEDDED_BUILDER_ID: &str = "https://rampart.dev/builders/server-embedded/v1";
+
 /// How often a run checks whether another replica asked to abort it.
 const ABORT_POLL: Duration = Duration::from_secs(1);
 /// How often the run's view of who may access which secret is refreshed.
@@ -167,6 +170,7 @@ async fn run_engine(
             ("event".to_string(), "manual".to_string()),
         ]
         .into(),
+        builder_id: EMBEDDED_BUILDER_ID.to_string(),
     };
     let cancel = CancellationToken::new();
     let watch = tokio::spawn(watch_run(

@@ -224,6 +224,14 @@ fn parser_for(file_name: &str) -> Option<Parser> {
     Some(parser)
 }
 
+/// Parses one file's text with the parser its name selects, as
+/// [`scan_dir`] would; `None` for a name no ecosystem claims. `path` is
+/// the relative path recorded as each component's source file.
+pub fn parse_file(path: &str, text: &str) -> Option<Result<Parsed, ParseError>> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    parser_for(name).map(|parser| parser(path, text))
+}
+
 /// Reads every lockfile and manifest under `dir` (not following symlinks,
 /// skipping [`SKIPPED_DIRS`]) into one SBOM named after the directory.
 pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {

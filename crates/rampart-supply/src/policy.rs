@@ -1,1 +1,0 @@
-//! TODO(policy): see the brief.
