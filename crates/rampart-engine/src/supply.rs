@@ -116,9 +116,10 @@ pub(crate) struct Rendered {
     /// `mode: ingestion`: the SBOM file to read instead of generating one.
     ingestion: Option<String>,
     /// The private key: PEM, or the path of a File secret holding it.
-    /// Harness's `password` is not read: keys are kept unencrypted in the
-    /// secret store, which encrypts them (see `signing_key`).
     private_key: Option<String>,
+    /// The private key's password (`attestation.spec.password`), for a key
+    /// that is encrypted: cosign's or encrypted PKCS#8.
+    password: Option<String>,
     /// The public key: PEM, or a path (a File secret's, or in the workspace).
     public_key: Option<String>,
     policy: Option<String>,
@@ -186,6 +187,10 @@ pub(crate) fn render_step(
     let private_key = attestation
         .map(|a| secret_ref(&a.private_key, view, "privateKey"))
         .transpose()?;
+    let password = attestation
+        .and_then(|a| a.password.as_ref())
+        .map(|p| secret_ref(p, view, "password"))
+        .transpose()?;
     let public_key = spec
         .verify_key
         .as_ref()
@@ -198,6 +203,7 @@ pub(crate) fn render_step(
         format: spec.sbom_format.unwrap_or(SbomFormat::SpdxJson),
         ingestion: render_opt(spec.ingestion.as_ref(), view, "ingestion.file")?,
         private_key,
+        password,
         public_key,
         policy: render_opt(
             spec.policy.as_ref().map(|p| &p.file),
@@ -598,9 +604,11 @@ impl Work<'_> {
             return Err("the step needs an attestation key (attestation.spec.privateKey)".into());
         };
         let pem = self.key_text(value, "privateKey")?;
-        // The secret store encrypts the key at rest, so keys are kept as
-        // plain PKCS#8 there; an encrypted key is refused with that advice.
-        SigningKey::from_pem(&pem).map_err(|e| format!("privateKey: {e}"))
+        match &self.step.password {
+            Some(password) => SigningKey::from_pem_with_password(&pem, password.as_bytes()),
+            None => SigningKey::from_pem(&pem),
+        }
+        .map_err(|e| format!("privateKey: {e}"))
     }
 
     fn public_key(&self) -> Result<PublicKey, String> {

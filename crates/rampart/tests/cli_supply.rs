@@ -403,3 +403,70 @@ fn verification_steps_fail_without_an_attestation_or_with_another_key() {
     assert_eq!(run.code, Some(1), "{run}");
     assert!(run.stdout.contains("FAIL signature"), "{run}");
 }
+
+#[test]
+fn a_cosign_key_and_its_password_from_the_secret_store_sign_the_provenance() {
+    let env = Env::new();
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rampart-supply/tests/keys");
+    std::fs::copy(
+        keys.join("cosign-travistest.pub"),
+        env.workspace().join("cosign.pub"),
+    )
+    .unwrap();
+    let password = env.path("password.txt");
+    std::fs::write(&password, "C@S1GN#$&").unwrap();
+    let key = keys.join("cosign-travistest.key");
+    for (id, file) in [("signing_key", &key), ("signing_key_password", &password)] {
+        let set = env.rampart(&[
+            "secret",
+            "set",
+            id,
+            "--org",
+            "o",
+            "--project",
+            "p",
+            "--file",
+            file.to_str().unwrap(),
+            "--state-dir",
+            &env.state(),
+        ]);
+        assert_eq!(set.code, Some(0), "{set}");
+    }
+    let with_password = supply_pipeline("policies/p.rego").replace(
+        "privateKey: signing_key\n",
+        "privateKey: signing_key\n                        password: signing_key_password\n",
+    );
+    // Up to the SLSA verification: the SBOM enforcement needs no policy here.
+    let yaml: String = with_password
+        .split("              - step:")
+        .filter(|step| !step.contains("type: SscaEnforcement"))
+        .collect::<Vec<_>>()
+        .join("              - step:");
+    let run = env.run(&write_pipeline(&env.path(""), &yaml));
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stdout.contains("PASS signature"), "{run}");
+    assert!(
+        !run.stdout.contains("C@S1GN"),
+        "the password is masked: {run}"
+    );
+    let ok = env.verify(
+        "dist/app.tar",
+        ".rampart/supply/s/prov/provenance.intoto.json",
+        &[],
+    );
+    assert_eq!(ok.code, Some(0), "{ok}");
+
+    // Without the password the signing step says what is missing.
+    let run = env.run(&write_pipeline(
+        &env.path(""),
+        &with_password.replace(
+            "                        password: signing_key_password\n",
+            "",
+        ),
+    ));
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        format!("{}{}", run.stdout, run.stderr).contains("encrypted: give its password"),
+        "{run}"
+    );
+}

@@ -5,6 +5,14 @@
 //! format cosign writes as `cosign.pub`, securesystemslib reads, and
 //! `openssl pkey -pubout` prints. P-256 signatures are ASN.1 DER, as cosign
 //! and securesystemslib make them; Ed25519 signatures are the raw 64 bytes.
+//!
+//! A private key may also come encrypted under a password, as the keys a
+//! Harness pipeline already uses do: encrypted PKCS#8 (`ENCRYPTED PRIVATE
+//! KEY`, PBES2 as OpenSSL and Python's `cryptography` write it) or cosign's
+//! own format (see [`cosign`]). Rampart's own keys need no password: the
+//! secret store encrypts them at rest.
+
+mod cosign;
 
 use std::fmt;
 use std::str::FromStr;
@@ -51,18 +59,18 @@ pub enum KeyError {
     UnknownAlgorithm(String),
     #[error("cannot draw random bytes for a key: {0}")]
     Random(String),
+    #[error("the private key is encrypted: give its password")]
+    PasswordNeeded,
+    /// Also what a key file altered after it was sealed gets: the two
+    /// cannot be told apart.
+    #[error("the password does not decrypt this private key (or the key file was altered)")]
+    WrongPassword,
+    #[error("not a cosign private key: {0}")]
+    BadCosignKey(String),
     #[error(
-        "this is cosign's encrypted key format (ENCRYPTED SIGSTORE PRIVATE KEY), which Rampart \
-         does not read: store the key as unencrypted PKCS#8 PEM in the secret store (the store \
-         encrypts it), e.g. generate one with `rampart keys generate`"
+        "not a private key PEM (PRIVATE KEY, ENCRYPTED PRIVATE KEY or cosign's ENCRYPTED \
+         SIGSTORE PRIVATE KEY) of a P-256 or Ed25519 key"
     )]
-    CosignEncrypted,
-    #[error(
-        "encrypted PKCS#8 keys are not read: store the key unencrypted in the secret store \
-         (the store encrypts it) and drop the password"
-    )]
-    EncryptedPkcs8,
-    #[error("not a PKCS#8 private key PEM (-----BEGIN PRIVATE KEY-----) of a P-256 or Ed25519 key")]
     BadPrivateKey,
     #[error("not a public key PEM (-----BEGIN PUBLIC KEY-----) of a P-256 or Ed25519 key")]
     BadPublicKey,
@@ -111,19 +119,50 @@ impl SigningKey {
         }
     }
 
-    /// Reads a PKCS#8 PEM private key of either algorithm.
+    /// Reads an unencrypted PKCS#8 PEM private key of either algorithm.
     pub fn from_pem(pem: &str) -> Result<SigningKey, KeyError> {
-        let pem = pem.trim();
-        if pem.contains("ENCRYPTED SIGSTORE PRIVATE KEY") {
-            return Err(KeyError::CosignEncrypted);
-        }
-        if pem.contains("ENCRYPTED PRIVATE KEY") {
-            return Err(KeyError::EncryptedPkcs8);
-        }
-        if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_pem(pem) {
+        Self::read_pem(pem, None)
+    }
+
+    /// Reads a private key PEM that may be encrypted under `password`:
+    /// PKCS#8 plain or encrypted, or cosign's encrypted format. A plain key
+    /// is read as it is, whatever the password.
+    pub fn from_pem_with_password(pem: &str, password: &[u8]) -> Result<SigningKey, KeyError> {
+        Self::read_pem(pem, Some(password))
+    }
+
+    fn read_pem(pem: &str, password: Option<&[u8]>) -> Result<SigningKey, KeyError> {
+        let (label, contents) = pkcs8::der::pem::decode_vec(pem.trim().as_bytes())
+            .map_err(|_| KeyError::BadPrivateKey)?;
+        let contents = Zeroizing::new(contents);
+        let der = match (label, password) {
+            ("PRIVATE KEY", _) => contents,
+            ("ENCRYPTED PRIVATE KEY", Some(password)) => {
+                let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(contents.as_slice())
+                    .map_err(|_| KeyError::BadPrivateKey)?;
+                let document = info
+                    .decrypt(password)
+                    .map_err(|_| KeyError::WrongPassword)?;
+                Zeroizing::new(document.as_bytes().to_vec())
+            }
+            (label, Some(password)) if cosign::LABELS.contains(&label) => {
+                cosign::open(&contents, password)?
+            }
+            (label, None)
+                if label == "ENCRYPTED PRIVATE KEY" || cosign::LABELS.contains(&label) =>
+            {
+                return Err(KeyError::PasswordNeeded);
+            }
+            _ => return Err(KeyError::BadPrivateKey),
+        };
+        Self::from_pkcs8_der(&der)
+    }
+
+    fn from_pkcs8_der(der: &[u8]) -> Result<SigningKey, KeyError> {
+        if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
             return Ok(SigningKey(SecretHalf::P256(key)));
         }
-        ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+        ed25519_dalek::SigningKey::from_pkcs8_der(der)
             .map(|key| SigningKey(SecretHalf::Ed25519(key)))
             .map_err(|_| KeyError::BadPrivateKey)
     }
@@ -276,10 +315,14 @@ mod tests {
 
     #[test]
     fn foreign_and_broken_keys_get_clear_errors() {
-        let cosign = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nabc\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----";
+        let cosign = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\nbm90IGpzb24=\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----";
         assert!(matches!(
             SigningKey::from_pem(cosign),
-            Err(KeyError::CosignEncrypted)
+            Err(KeyError::PasswordNeeded)
+        ));
+        assert!(matches!(
+            SigningKey::from_pem_with_password(cosign, b"pw"),
+            Err(KeyError::BadCosignKey(_))
         ));
         assert!(matches!(
             SigningKey::from_pem("garbage"),
