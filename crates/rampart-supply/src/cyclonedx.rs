@@ -260,9 +260,7 @@ fn read_component(c: &Map<String, Value>, path: &str) -> Result<Option<Component
         return Ok(None);
     };
     let purl = parse_purl(purl_text, child_path(path, "purl"))?;
-    let Some(ecosystem) = ecosystem_of(&purl) else {
-        return Ok(None);
-    };
+    let ecosystem = ecosystem_of(&purl);
     let mut name = req_str(c, path, "name")?.to_string();
     let mut group = opt_str(c, path, "group")?.map(str::to_string);
     match ecosystem {

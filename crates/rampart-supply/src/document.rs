@@ -154,10 +154,14 @@ pub(crate) fn parse_purl(text: &str, path: String) -> Result<Purl, FormatError> 
     Purl::parse(text).map_err(|message| FormatError::BadPurl { path, message })
 }
 
-/// The ecosystem a purl names, if it is one this crate models; other
-/// packages (`pkg:deb`, `pkg:github`, ...) cannot be components.
-pub(crate) fn ecosystem_of(purl: &Purl) -> Option<Ecosystem> {
-    let ty = purl.as_str().strip_prefix("pkg:")?.split('/').next()?;
+/// The ecosystem a purl names: one this crate models, else
+/// [`Ecosystem::Other`] (`pkg:deb`, `pkg:github`, ...).
+pub(crate) fn ecosystem_of(purl: &Purl) -> Ecosystem {
+    let ty = purl
+        .as_str()
+        .strip_prefix("pkg:")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
     [
         Ecosystem::Cargo,
         Ecosystem::Npm,
@@ -168,6 +172,7 @@ pub(crate) fn ecosystem_of(purl: &Purl) -> Option<Ecosystem> {
     ]
     .into_iter()
     .find(|e| e.purl_type().eq_ignore_ascii_case(ty))
+    .unwrap_or(Ecosystem::Other)
 }
 
 /// The decoded namespace of a purl (`pkg:maven/org.example/x@1` gives
@@ -424,9 +429,9 @@ mod tests {
         assert_eq!(purl_namespace(&purl).as_deref(), Some("@types"));
         let purl = Purl::new(Ecosystem::Cargo, None, "serde", "1.0.0");
         assert_eq!(purl_namespace(&purl), None);
-        assert_eq!(ecosystem_of(&purl), Some(Ecosystem::Cargo));
+        assert_eq!(ecosystem_of(&purl), Ecosystem::Cargo);
         let deb = Purl::parse("pkg:deb/debian/libc6@2.36").expect("a purl");
-        assert_eq!(ecosystem_of(&deb), None);
+        assert_eq!(ecosystem_of(&deb), Ecosystem::Other);
     }
 
     #[test]

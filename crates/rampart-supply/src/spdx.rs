@@ -433,9 +433,7 @@ fn read_package(
         }
     }
     let Some(purl) = purl else { return Ok(None) };
-    let Some(ecosystem) = ecosystem_of(&purl) else {
-        return Ok(None);
-    };
+    let ecosystem = ecosystem_of(&purl);
 
     let mut hashes = Vec::new();
     let checksums_path = child_path(path, "checksums");

@@ -329,22 +329,35 @@ fn foreign_cyclonedx_is_read_leniently() {
         ]
     })
     .to_string();
-    let sbom = cyclonedx::read(&text).expect("a readable document");
+    let mut sbom = cyclonedx::read(&text).expect("a readable document");
     assert_eq!(sbom.subject_name, "/src");
     let names: Vec<&str> = sbom.components.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["@types/node", "left-pad"]);
+    // Packages of types we do not parse stay: a policy must see them.
+    assert_eq!(names, ["libc6", "@types/node", "left-pad"]);
+    assert_eq!(sbom.components[0].ecosystem, Ecosystem::Other);
+    assert_eq!(
+        sbom.components[0].purl.as_str(),
+        "pkg:deb/debian/libc6@2.36"
+    );
+    let libc = sbom.components.remove(0);
     let node = &sbom.components[0];
     assert_eq!(node.group, None);
     assert_eq!(node.hashes, [hash(HashAlg::Sha256, "ab")]);
     assert!(node.licenses.is_empty());
     assert_eq!(sbom.components[1].scope, Scope::Dev);
-    assert_eq!(sbom.direct, BTreeSet::from([node.purl.clone()]));
+    assert_eq!(
+        sbom.direct,
+        BTreeSet::from([node.purl.clone(), libc.purl.clone()])
+    );
     assert_eq!(
         sbom.dependencies,
-        BTreeMap::from([(
-            node.purl.clone(),
-            BTreeSet::from([sbom.components[1].purl.clone()])
-        )])
+        BTreeMap::from([
+            (
+                node.purl.clone(),
+                BTreeSet::from([sbom.components[1].purl.clone()])
+            ),
+            (libc.purl.clone(), BTreeSet::from([node.purl.clone()])),
+        ])
     );
 }
 

@@ -455,3 +455,29 @@ fn unknown_operator_and_bad_regex_are_eval_errors() {
         }
     }
 }
+
+#[test]
+fn packages_of_an_ingested_image_sbom_are_gated_too() {
+    // An SBOM Syft wrote for a container image: Debian packages, whose purl
+    // type no lockfile parser here reads, are still components to police.
+    let text = serde_json::json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "components": [
+            {"type": "library", "name": "wget", "version": "1.21.3-1+b2",
+             "purl": "pkg:deb/debian/wget@1.21.3-1%2Bb2?arch=amd64&distro=debian-12"}
+        ]
+    })
+    .to_string();
+    let sbom = rampart_supply::cyclonedx::read(&text).unwrap();
+    let got = eval_sbom(&load("harness_deny_list.rego"), &sbom);
+    assert_eq!(
+        got,
+        vec![violation(
+            "harness_deny_list.rego",
+            "deny_list[3]",
+            Some("pkg:deb/debian/wget@1.21.3-1%2Bb2?arch=amd64&distro=debian-12"),
+            "denied: name == \"wget\", version ! \"1.21.4\"",
+        )]
+    );
+}

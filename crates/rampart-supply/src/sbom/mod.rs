@@ -47,6 +47,10 @@ pub enum Ecosystem {
     Go,
     Maven,
     Gem,
+    /// A package type no lockfile parser here reads (`pkg:deb`, `pkg:apk`,
+    /// `pkg:oci`, ...), from an SBOM Rampart ingested; its purl says which.
+    /// Kept so that policies see every component the document lists.
+    Other,
 }
 
 impl Ecosystem {
@@ -59,6 +63,8 @@ impl Ecosystem {
             Ecosystem::Go => "golang",
             Ecosystem::Maven => "maven",
             Ecosystem::Gem => "gem",
+            // Never built by a parser; the purl spec's catch-all type.
+            Ecosystem::Other => "generic",
         }
     }
 }
