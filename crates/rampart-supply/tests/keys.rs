@@ -2,6 +2,9 @@
 //! signing steps: a real cosign key pair, and keys that Python's
 //! `cryptography` (PKCS#8 PBES2) and PyNaCl (cosign's format) encrypted.
 
+// Test helpers, like tests, may panic on unexpected errors.
+#![allow(clippy::unwrap_used)]
+
 use std::path::Path;
 use std::process::Command;
 

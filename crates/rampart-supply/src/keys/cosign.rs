@@ -97,18 +97,18 @@ pub(super) fn open(contents: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>
     let salt = decode("the salt", &sealed.kdf.salt)?;
     let nonce = decode("the nonce", &sealed.cipher.nonce)?;
     let ciphertext = decode("the ciphertext", &sealed.ciphertext)?;
-    // `Nonce::from_slice` panics on any other length.
-    if nonce.len() != 24 {
-        return Err(bad("the nonce is not 24 bytes"));
-    }
-    let nonce = Nonce::from_slice(&nonce);
+    let nonce: [u8; 24] = nonce
+        .as_slice()
+        .try_into()
+        .map_err(|_| bad("the nonce is not 24 bytes"))?;
+    let nonce = Nonce::from(nonce);
 
     let mut key = Zeroizing::new([0u8; 32]);
     scrypt::scrypt(password, &salt, &params, key.as_mut())
         .map_err(|e| bad(&format!("scrypt: {e}")))?;
     let cipher = XSalsa20Poly1305::new(key.as_ref().into());
     cipher
-        .decrypt(nonce, ciphertext.as_slice())
+        .decrypt(&nonce, ciphertext.as_slice())
         .map(Zeroizing::new)
         .map_err(|_| KeyError::WrongPassword)
 }
