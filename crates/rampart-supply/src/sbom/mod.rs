@@ -14,6 +14,7 @@ mod pnpm;
 mod purl;
 mod python;
 mod ruby;
+mod yaml;
 mod yarn;
 
 use std::collections::{BTreeMap, BTreeSet};
