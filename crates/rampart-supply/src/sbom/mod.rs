@@ -364,3 +364,36 @@ pub fn merge(subject_name: String, parsed: Vec<(String, Parsed)>) -> Sbom {
         sources,
     }
 }
+
+/// The components reachable from `dev_roots` but not from `prod_roots`
+/// along `edges`: dev-only, for lockfiles that do not mark it themselves.
+pub(crate) fn dev_only(
+    edges: &[(Purl, Purl)],
+    prod_roots: &[Purl],
+    dev_roots: &[Purl],
+) -> BTreeSet<Purl> {
+    let mut children: BTreeMap<&Purl, Vec<&Purl>> = BTreeMap::new();
+    for (from, to) in edges {
+        children.entry(from).or_default().push(to);
+    }
+    let prod = reachable(&children, prod_roots);
+    reachable(&children, dev_roots)
+        .into_iter()
+        .filter(|purl| !prod.contains(purl))
+        .cloned()
+        .collect()
+}
+
+fn reachable<'a>(
+    children: &BTreeMap<&'a Purl, Vec<&'a Purl>>,
+    roots: &'a [Purl],
+) -> BTreeSet<&'a Purl> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<&Purl> = roots.iter().collect();
+    while let Some(purl) = stack.pop() {
+        if seen.insert(purl) {
+            stack.extend(children.get(purl).into_iter().flatten().copied());
+        }
+    }
+    seen
+}

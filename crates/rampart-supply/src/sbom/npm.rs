@@ -224,7 +224,9 @@ fn flatten_v1(
     Ok(())
 }
 
-fn component(
+/// An npm package as a component; pnpm and Yarn lockfiles name packages
+/// the same way.
+pub(crate) fn component(
     file: &str,
     name: &str,
     version: &str,

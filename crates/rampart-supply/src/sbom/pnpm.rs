@@ -22,13 +22,13 @@
 //! package `optional`), reachable only from `devDependencies` is dev.
 //! `resolution.integrity` is the npm tarball's SRI digest.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use saphyr::Yaml;
 
-use super::npm::integrity_hashes;
+use super::npm::{component, integrity_hashes};
 use super::yaml::{entries, get, get_text, load, text};
-use super::{Component, Ecosystem, Hash, ParseError, Parsed, Purl, Scope};
+use super::{Hash, ParseError, Parsed, Purl, Scope, dev_only};
 
 /// Which key syntax the lockfile uses.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -145,48 +145,44 @@ pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
             dev_roots.extend(resolve(&name, &reference));
         }
     }
-    let purl = |p: &Package| npm_purl(&p.name, &p.version);
-    parsed.direct = prod_roots
-        .iter()
-        .chain(&dev_roots)
-        .map(|p| purl(p))
-        .collect();
-
-    let mut edges: BTreeMap<(&str, &str), Vec<&Package>> = BTreeMap::new();
+    let purl = |p: &Package| {
+        component(
+            file,
+            &p.name,
+            &p.version,
+            Vec::new(),
+            Vec::new(),
+            Scope::Required,
+        )
+        .purl
+    };
+    let prod_roots: Vec<Purl> = prod_roots.into_iter().map(purl).collect();
+    let dev_roots: Vec<Purl> = dev_roots.into_iter().map(purl).collect();
     for package in packages.values().filter(|p| !p.local) {
-        let targets = edges.entry((&package.name, &package.version)).or_default();
         for (name, reference) in &package.depends_on {
             if let Some(to) = resolve(name, reference) {
-                targets.push(to);
                 parsed.edges.push((purl(package), purl(to)));
             }
         }
     }
-    let prod = reachable(&prod_roots, &edges);
-    let dev = reachable(&dev_roots, &edges);
+    let dev = dev_only(&parsed.edges, &prod_roots, &dev_roots);
+    parsed.direct = prod_roots.into_iter().chain(dev_roots).collect();
 
     for package in packages.values().filter(|p| !p.local) {
-        let id = (package.name.as_str(), package.version.as_str());
-        let scope = if prod.contains(&id) || !dev.contains(&id) {
-            if package.optional {
-                Scope::Optional
-            } else {
-                Scope::Required
-            }
-        } else {
-            Scope::Dev
-        };
-        parsed.components.push(Component {
-            ecosystem: Ecosystem::Npm,
-            name: package.name.clone(),
-            group: None,
-            version: package.version.clone(),
-            purl: purl(package),
-            hashes: package.hashes.clone(),
-            licenses: Vec::new(),
-            scope,
-            source_file: file.to_string(),
-        });
+        let mut found = component(
+            file,
+            &package.name,
+            &package.version,
+            package.hashes.clone(),
+            Vec::new(),
+            Scope::Required,
+        );
+        if dev.contains(&found.purl) {
+            found.scope = Scope::Dev;
+        } else if package.optional {
+            found.scope = Scope::Optional;
+        }
+        parsed.components.push(found);
     }
     parsed.components.sort_by(|a, b| a.purl.cmp(&b.purl));
     parsed.direct.sort();
@@ -194,22 +190,6 @@ pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
     parsed.edges.sort();
     parsed.edges.dedup();
     Ok(parsed)
-}
-
-/// The (name, version) of every package reachable from `roots`.
-fn reachable<'a>(
-    roots: &[&'a Package],
-    edges: &BTreeMap<(&'a str, &'a str), Vec<&'a Package>>,
-) -> BTreeSet<(&'a str, &'a str)> {
-    let mut seen = BTreeSet::new();
-    let mut queue: VecDeque<&Package> = roots.iter().copied().collect();
-    while let Some(package) = queue.pop_front() {
-        let id = (package.name.as_str(), package.version.as_str());
-        if seen.insert(id) {
-            queue.extend(edges.get(&id).into_iter().flatten().copied());
-        }
-    }
-    seen
 }
 
 /// The key syntax, from `lockfileVersion`.
@@ -294,15 +274,6 @@ fn split_key(flavor: Flavor, bare: &str) -> Option<(String, String)> {
         }
     };
     (!name.is_empty() && !version.is_empty()).then(|| (name.to_string(), version.to_string()))
-}
-
-fn npm_purl(name: &str, version: &str) -> Purl {
-    match name.split_once('/') {
-        Some((scope, bare)) if scope.starts_with('@') => {
-            Purl::new(Ecosystem::Npm, Some(scope), bare, version)
-        }
-        _ => Purl::new(Ecosystem::Npm, None, name, version),
-    }
 }
 
 #[cfg(test)]
