@@ -260,7 +260,13 @@ pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
             path: path.clone(),
             source,
         })?;
-        let found = parser(&relative, &text).map_err(|error| SbomError::Parse {
+        let found = if path.file_name().is_some_and(|n| n == "yarn.lock") {
+            let manifest = read_companion(&path, "package.json")?;
+            yarn::parse_with_manifest(&relative, &text, manifest.as_deref())
+        } else {
+            parser(&relative, &text)
+        }
+        .map_err(|error| SbomError::Parse {
             file: relative.clone(),
             error,
         })?;
@@ -272,6 +278,18 @@ pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "source".to_string());
     Ok(merge(name, parsed))
+}
+
+/// The text of `name` beside `lockfile`, if there is one: Yarn's lockfile
+/// does not say which dependencies are dev ones, its `package.json` does.
+fn read_companion(lockfile: &Path, name: &str) -> Result<Option<String>, SbomError> {
+    let path = lockfile.with_file_name(name);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    std::fs::read_to_string(&path)
+        .map(Some)
+        .map_err(|source| SbomError::Io { path, source })
 }
 
 fn collect_files(
