@@ -139,6 +139,18 @@ pub struct Parsed {
     pub direct: Vec<Purl>,
 }
 
+impl Parsed {
+    /// Components by purl, edges and direct dependencies sorted and
+    /// deduplicated: the order every parser returns.
+    pub(crate) fn sort(&mut self) {
+        self.components.sort_by(|a, b| a.purl.cmp(&b.purl));
+        self.direct.sort();
+        self.direct.dedup();
+        self.edges.sort();
+        self.edges.dedup();
+    }
+}
+
 /// The components of a source tree.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Sbom {

@@ -106,11 +106,7 @@ pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
         }
     }
     parsed.components = tree.into_values().filter_map(|f| f.component).collect();
-    parsed.components.sort_by(|a, b| a.purl.cmp(&b.purl));
-    parsed.direct.sort();
-    parsed.direct.dedup();
-    parsed.edges.sort();
-    parsed.edges.dedup();
+    parsed.sort();
     Ok(parsed)
 }
 

@@ -184,11 +184,7 @@ pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
         }
         parsed.components.push(found);
     }
-    parsed.components.sort_by(|a, b| a.purl.cmp(&b.purl));
-    parsed.direct.sort();
-    parsed.direct.dedup();
-    parsed.edges.sort();
-    parsed.edges.dedup();
+    parsed.sort();
     Ok(parsed)
 }
 

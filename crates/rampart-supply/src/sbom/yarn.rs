@@ -169,10 +169,7 @@ fn build(file: &str, entries: &[Entry], manifest: Option<&Manifest>) -> Parsed {
         })
         .collect();
     parsed.direct = prod_roots.into_iter().chain(dev_roots).collect();
-    parsed.direct.sort();
-    parsed.direct.dedup();
-    parsed.edges.sort();
-    parsed.edges.dedup();
+    parsed.sort();
     parsed
 }
 
