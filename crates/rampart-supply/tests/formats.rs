@@ -2,12 +2,16 @@
 //! by the reference validators (tests/validate_sbom.py), reading other
 //! tools' documents, and errors for bad ones.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
 use rampart_supply::document::{DocumentInfo, FormatError};
-use rampart_supply::sbom::{Component, Ecosystem, Hash, HashAlg, Purl, Sbom, Scope};
+use rampart_supply::sbom::{
+    Component, Ecosystem, Hash, HashAlg, Parsed, Purl, Sbom, Scope, merge, scan_dir,
+};
 use rampart_supply::{cyclonedx, spdx};
 use serde_json::{Value, json};
 
@@ -276,6 +280,38 @@ fn written_documents_pass_the_reference_validators() {
     validate("cyclonedx", &cdx).unwrap_or_else(|e| panic!("invalid CycloneDX: {e}\n{cdx}"));
     let spdx_text = spdx::write(&sbom, &info());
     validate("spdx", &spdx_text).unwrap_or_else(|e| panic!("invalid SPDX: {e}\n{spdx_text}"));
+}
+
+/// Every vendored project's components in one document: what real
+/// lockfiles give (Python releases with dozens of hashes, Maven groups,
+/// npm scopes, pre-release versions) must validate too.
+#[test]
+fn the_fixtures_documents_pass_the_reference_validators() {
+    let mut purls = BTreeSet::new();
+    let scans: Vec<(String, Parsed)> = common::fixture_dirs()
+        .into_iter()
+        .map(|dir| {
+            let sbom = scan_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            purls.extend(sbom.components.iter().map(|c| c.purl.clone()));
+            let edges = sbom
+                .dependencies
+                .iter()
+                .flat_map(|(from, to)| to.iter().map(move |to| (from.clone(), to.clone())))
+                .collect();
+            let parsed = Parsed {
+                components: sbom.components,
+                edges,
+                direct: sbom.direct.into_iter().collect(),
+            };
+            (dir.display().to_string(), parsed)
+        })
+        .collect();
+    let sbom = merge("fixtures".to_string(), scans);
+    assert_eq!(sbom.components.len(), purls.len(), "one component per purl");
+    let cdx = cyclonedx::write(&sbom, &info());
+    validate("cyclonedx", &cdx).unwrap_or_else(|e| panic!("invalid CycloneDX: {e}"));
+    let spdx_text = spdx::write(&sbom, &info());
+    validate("spdx", &spdx_text).unwrap_or_else(|e| panic!("invalid SPDX: {e}"));
 }
 
 #[test]

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Scope};
+use super::{
+    Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Scope, line_of, toml_error,
+};
 
 #[derive(Deserialize)]
 struct Lockfile {
@@ -37,13 +39,8 @@ struct Package {
 }
 
 pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
-    let mut lock: Lockfile = toml::from_str(text).map_err(|e| {
-        let message = format!("not a valid Cargo.lock: {}", e.message().trim_end());
-        match e.span() {
-            Some(span) => ParseError::at(line_of(text, span.start), message),
-            None => ParseError::new(message),
-        }
-    })?;
+    let mut lock: Lockfile =
+        toml::from_str(text).map_err(|e| toml_error("Cargo.lock", text, &e))?;
 
     lock.package.extend(lock.root.take());
     let v1_checksums: HashMap<&str, &str> = lock
@@ -159,16 +156,6 @@ fn sha256(hex: &str) -> Option<Hash> {
         alg: HashAlg::Sha256,
         hex: hex.to_ascii_lowercase(),
     })
-}
-
-/// The 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

@@ -219,6 +219,40 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The 1-based line of a byte offset.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// A TOML lockfile that does not parse, as "not a valid `format`", at the
+/// line the parser stopped.
+pub(crate) fn toml_error(format: &str, text: &str, e: &toml::de::Error) -> ParseError {
+    let message = format!("not a valid {format}: {}", e.message().trim_end());
+    match e.span() {
+        Some(span) => ParseError::at(line_of(text, span.start), message),
+        None => ParseError::new(message),
+    }
+}
+
+/// A JSON lockfile that does not parse: serde_json's message without its
+/// trailing position, which goes in the error's line instead.
+pub(crate) fn json_error(format: &str, e: &serde_json::Error) -> ParseError {
+    let full = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&position).unwrap_or(&full);
+    let message = format!("not a valid {format}: {message}");
+    if e.line() == 0 {
+        ParseError::new(message)
+    } else {
+        ParseError::at(e.line(), format!("column {}: {message}", e.column()))
+    }
+}
+
 /// A parser for one kind of file: its relative path (for
 /// [`Component::source_file`]) and its text.
 type Parser = fn(&str, &str) -> Result<Parsed, ParseError>;

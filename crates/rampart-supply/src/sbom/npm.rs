@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::{Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Scope};
+use super::{Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Scope, json_error};
 
 #[derive(Deserialize)]
 struct Lockfile {
@@ -70,7 +70,8 @@ struct Folder {
 }
 
 pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
-    let lock: Lockfile = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+    let lock: Lockfile =
+        serde_json::from_str(text).map_err(|e| json_error("package-lock.json", &e))?;
     let mut tree: HashMap<String, Folder> = HashMap::new();
     if let Some(packages) = lock.packages {
         for (path, entry) in packages {
@@ -314,20 +315,6 @@ pub(crate) fn integrity_hashes(sri: &str) -> Result<Vec<Hash>, String> {
         }
     }
     Ok(hashes)
-}
-
-/// serde_json's message without its trailing position, which goes in the
-/// error's line instead.
-fn json_error(e: &serde_json::Error) -> ParseError {
-    let full = e.to_string();
-    let position = format!(" at line {} column {}", e.line(), e.column());
-    let message = full.strip_suffix(&position).unwrap_or(&full);
-    let message = format!("not a valid package-lock.json: {message}");
-    if e.line() == 0 {
-        ParseError::new(message)
-    } else {
-        ParseError::at(e.line(), format!("column {}: {message}", e.column()))
-    }
 }
 
 #[cfg(test)]

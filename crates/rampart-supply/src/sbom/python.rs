@@ -1,36 +1,844 @@
-//! Python lockfiles (requirements*.txt, poetry.lock, uv.lock, Pipfile.lock): not read yet. The scan refuses such a file rather than leave
-//! its components out of the SBOM unnoticed (issue 7 lists what is missing).
+//! Python lockfiles: pip requirements (`requirements*.txt`, as pip-compile
+//! writes them with `--hash`), `Pipfile.lock`, `poetry.lock` and `uv.lock`.
+//!
+//! A Python release is many files (an sdist and a wheel per platform) and
+//! the installer accepts any one whose digest the lock pins, so a component
+//! carries every digest its lock lists, not one. Only exact pins are
+//! components: a requirement such as `requests>=2` is not locked to a
+//! release, so like Syft the requirements reader leaves it out, as it does
+//! editable installs, local paths and direct URLs.
 
-use super::{ParseError, Parsed};
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::purl::normalise_pypi_name;
+use super::{
+    Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Scope, dev_only, json_error,
+    toml_error,
+};
 
 pub(crate) fn is_requirements_file(name: &str) -> bool {
     name.starts_with("requirements") && name.ends_with(".txt")
 }
 
-pub(crate) fn parse_requirements(_file: &str, _text: &str) -> Result<Parsed, ParseError> {
-    Err(ParseError::new(
-        "Rampart cannot read this lockfile format yet, and an SBOM without its components would \
-         be wrong; remove it from the scanned directory or scan a subdirectory",
-    ))
+fn component(file: &str, name: &str, version: &str, hashes: Vec<Hash>, scope: Scope) -> Component {
+    Component {
+        ecosystem: Ecosystem::PyPI,
+        name: name.to_string(),
+        group: None,
+        version: version.to_string(),
+        purl: Purl::new(Ecosystem::PyPI, None, name, version),
+        hashes,
+        licenses: Vec::new(),
+        scope,
+        source_file: file.to_string(),
+    }
 }
 
-pub(crate) fn parse_poetry_lock(_file: &str, _text: &str) -> Result<Parsed, ParseError> {
-    Err(ParseError::new(
-        "Rampart cannot read this lockfile format yet, and an SBOM without its components would \
-         be wrong; remove it from the scanned directory or scan a subdirectory",
-    ))
+/// A file digest as the Python tools write it, `ALGORITHM:HEX`. Algorithms
+/// other than SHA-1 and SHA-2 (pip also allows MD5) are ignored.
+fn file_hash(text: &str) -> Result<Option<Hash>, String> {
+    let (alg, hex) = text
+        .split_once(':')
+        .ok_or_else(|| format!("hash {text:?} is not ALGORITHM:HEX"))?;
+    let (alg, len) = match alg {
+        "sha1" => (HashAlg::Sha1, 40),
+        "sha256" => (HashAlg::Sha256, 64),
+        "sha384" => (HashAlg::Sha384, 96),
+        "sha512" => (HashAlg::Sha512, 128),
+        _ => return Ok(None),
+    };
+    if hex.len() != len || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("hash {text:?} is not a {alg:?} digest in hex"));
+    }
+    Ok(Some(Hash {
+        alg,
+        hex: hex.to_ascii_lowercase(),
+    }))
 }
 
-pub(crate) fn parse_uv_lock(_file: &str, _text: &str) -> Result<Parsed, ParseError> {
-    Err(ParseError::new(
-        "Rampart cannot read this lockfile format yet, and an SBOM without its components would \
-         be wrong; remove it from the scanned directory or scan a subdirectory",
-    ))
+/// The digests of `texts`, each once, in the order given.
+fn file_hashes<'a>(texts: impl IntoIterator<Item = &'a str>) -> Result<Vec<Hash>, String> {
+    let mut hashes = Vec::new();
+    for text in texts {
+        if let Some(hash) = file_hash(text)?
+            && !hashes.contains(&hash)
+        {
+            hashes.push(hash);
+        }
+    }
+    Ok(hashes)
 }
 
-pub(crate) fn parse_pipfile_lock(_file: &str, _text: &str) -> Result<Parsed, ParseError> {
-    Err(ParseError::new(
-        "Rampart cannot read this lockfile format yet, and an SBOM without its components would \
-         be wrong; remove it from the scanned directory or scan a subdirectory",
-    ))
+// ---------------------------------------------------------------------------
+// requirements*.txt
+
+/// pip's requirements format. pip-compile's `# via` comments under each
+/// requirement name the packages that pulled it in, which gives the
+/// dependency graph, and `# via -r requirements.in` (or a project's
+/// `pyproject.toml`) marks a direct dependency.
+pub(crate) fn parse_requirements(file: &str, text: &str) -> Result<Parsed, ParseError> {
+    let mut components: BTreeMap<Purl, Component> = BTreeMap::new();
+    // (package name that pulled it in, the requirement pulled in)
+    let mut pulled_by: Vec<(String, Purl)> = Vec::new();
+    let mut direct = Vec::new();
+    let mut last: Option<Purl> = None;
+    let mut in_via_list = false;
+
+    for (line, logical) in logical_lines(text) {
+        let trimmed = logical.trim();
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            let entry = if let Some(rest) = comment.trim_start().strip_prefix("via") {
+                let rest = rest.trim();
+                in_via_list = rest.is_empty();
+                rest
+            } else if in_via_list && comment.starts_with(char::is_whitespace) {
+                comment.trim()
+            } else {
+                in_via_list = false;
+                ""
+            };
+            if let (false, Some(purl)) = (entry.is_empty(), &last) {
+                match via_entry(entry) {
+                    Via::Direct => direct.push(purl.clone()),
+                    Via::Package(name) => pulled_by.push((name, purl.clone())),
+                    Via::Other => {}
+                }
+            }
+            continue;
+        }
+        in_via_list = false;
+        let content = strip_inline_comment(trimmed);
+        if content.is_empty() {
+            continue;
+        }
+        last = None;
+        if content.starts_with('-') || is_path_or_url(content) {
+            // Options (-r, -c, -e, --index-url ...), editable installs,
+            // local paths and URLs: nothing pinned to a registry release.
+            continue;
+        }
+        let Some(pin) = requirement(content).map_err(|message| ParseError::at(line, message))?
+        else {
+            continue;
+        };
+        let hashes = file_hashes(pin.hashes.iter().copied())
+            .map_err(|message| ParseError::at(line, format!("{}: {message}", pin.name)))?;
+        let found = component(file, pin.name, pin.version, hashes, Scope::Required);
+        last = Some(found.purl.clone());
+        match components.get_mut(&found.purl) {
+            Some(existing) => {
+                for hash in found.hashes {
+                    if !existing.hashes.contains(&hash) {
+                        existing.hashes.push(hash);
+                    }
+                }
+            }
+            None => {
+                components.insert(found.purl.clone(), found);
+            }
+        }
+    }
+
+    let by_name: BTreeMap<String, Vec<&Purl>> =
+        components
+            .values()
+            .fold(BTreeMap::new(), |mut by_name, component| {
+                by_name
+                    .entry(normalise_pypi_name(&component.name))
+                    .or_insert_with(Vec::new)
+                    .push(&component.purl);
+                by_name
+            });
+    let mut parsed = Parsed {
+        direct,
+        ..Parsed::default()
+    };
+    for (name, to) in pulled_by {
+        for from in by_name.get(&name).into_iter().flatten() {
+            parsed.edges.push(((*from).clone(), to.clone()));
+        }
+    }
+    parsed.components = components.into_values().collect();
+    parsed.sort();
+    Ok(parsed)
+}
+
+/// Lines with their `\` continuations joined, each with the 1-based
+/// number of its first physical line.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut lines = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (index, physical) in text.lines().enumerate() {
+        let (start, mut joined) = current.take().unwrap_or((index + 1, String::new()));
+        let trimmed = physical.trim_end();
+        match trimmed.strip_suffix('\\') {
+            Some(continued) => {
+                joined.push_str(continued);
+                joined.push(' ');
+                current = Some((start, joined));
+            }
+            None => {
+                joined.push_str(trimmed);
+                lines.push((start, joined));
+            }
+        }
+    }
+    lines.extend(current);
+    lines
+}
+
+/// pip starts a comment at a `#` at the start or after whitespace.
+fn strip_inline_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let end = (0..bytes.len())
+        .find(|&i| bytes[i] == b'#' && (i == 0 || bytes[i - 1].is_ascii_whitespace()))
+        .unwrap_or(bytes.len());
+    line[..end].trim_end()
+}
+
+fn is_path_or_url(line: &str) -> bool {
+    line.starts_with('.') || line.starts_with('/') || line.contains("://")
+}
+
+enum Via {
+    /// Pulled in by the project itself.
+    Direct,
+    /// Pulled in by this package (a normalised name).
+    Package(String),
+    /// A constraints file, or a form this reader does not know.
+    Other,
+}
+
+fn via_entry(entry: &str) -> Via {
+    if entry.starts_with("-r ") || entry.contains("(pyproject.toml)") || entry.contains("(setup.") {
+        return Via::Direct;
+    }
+    if entry.starts_with('-') || entry.contains(char::is_whitespace) {
+        return Via::Other;
+    }
+    Via::Package(normalise_pypi_name(entry))
+}
+
+/// An exactly pinned requirement: its name, version and `--hash` values.
+struct Pin<'a> {
+    name: &'a str,
+    version: &'a str,
+    hashes: Vec<&'a str>,
+}
+
+/// Reads `name[extras] ==version ; markers --hash=...`; `Ok(None)` for a
+/// requirement that is not pinned to one release.
+fn requirement(line: &str) -> Result<Option<Pin<'_>>, String> {
+    let (spec, options) = match line.find(" --") {
+        Some(at) => (&line[..at], &line[at..]),
+        None => (line, ""),
+    };
+    let mut hashes = Vec::new();
+    let mut tokens = options.split_whitespace();
+    while let Some(token) = tokens.next() {
+        if let Some(value) = token.strip_prefix("--hash=") {
+            hashes.push(value);
+        } else if token == "--hash" {
+            hashes.push(
+                tokens
+                    .next()
+                    .ok_or_else(|| "--hash needs a value".to_string())?,
+            );
+        }
+    }
+    let spec = spec.split(';').next().unwrap_or(spec).trim();
+    let name_end = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(spec.len());
+    let name = &spec[..name_end];
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(format!("{spec:?} is not a requirement (NAME==VERSION)"));
+    }
+    let mut rest = spec[name_end..].trim_start();
+    if let Some(extras) = rest.strip_prefix('[') {
+        let close = extras
+            .find(']')
+            .ok_or_else(|| format!("{spec:?}: the extras' [ is not closed"))?;
+        rest = extras[close + 1..].trim_start();
+    }
+    if rest.starts_with('@') {
+        return Ok(None); // a direct URL reference
+    }
+    let version = match rest.strip_prefix("===").or_else(|| rest.strip_prefix("==")) {
+        Some(version) => version.trim(),
+        None => return Ok(None),
+    };
+    if version.is_empty() {
+        return Err(format!("{spec:?}: == without a version"));
+    }
+    if version.contains([',', '*', ' ']) {
+        return Ok(None); // a range or a wildcard, not one release
+    }
+    Ok(Some(Pin {
+        name,
+        version,
+        hashes,
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Pipfile.lock
+
+#[derive(Deserialize)]
+struct Pipfile {
+    #[serde(default)]
+    default: BTreeMap<String, PipfileEntry>,
+    #[serde(default)]
+    develop: BTreeMap<String, PipfileEntry>,
+}
+
+#[derive(Deserialize)]
+struct PipfileEntry {
+    /// `==1.2.3`; absent for git, path and editable entries.
+    version: Option<String>,
+    #[serde(default)]
+    hashes: Vec<String>,
+    /// The commit a git entry is locked to.
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    git: Option<String>,
+}
+
+/// Pipenv's lock: `default` holds what ships, `develop` what only develops
+/// it (a package in both ships). It records no graph. Entries without a
+/// version are local paths and editable installs, unless they are git
+/// checkouts, whose commit stands as the version.
+pub(crate) fn parse_pipfile_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
+    let lock: Pipfile = serde_json::from_str(text).map_err(|e| json_error("Pipfile.lock", &e))?;
+    let mut parsed = Parsed::default();
+    let mut seen = BTreeSet::new();
+    let sections = [
+        (&lock.default, Scope::Required),
+        (&lock.develop, Scope::Dev),
+    ];
+    for (section, scope) in sections {
+        for (name, entry) in section {
+            let version = match (&entry.version, &entry.git, &entry.git_ref) {
+                (Some(version), _, _) => version.strip_prefix("==").unwrap_or(version),
+                (None, Some(_), Some(commit)) => commit,
+                _ => continue,
+            };
+            let hashes = file_hashes(entry.hashes.iter().map(String::as_str))
+                .map_err(|message| ParseError::new(format!("{name}: {message}")))?;
+            let found = component(file, name, version, hashes, scope);
+            if seen.insert(found.purl.clone()) {
+                parsed.components.push(found);
+            }
+        }
+    }
+    parsed.sort();
+    Ok(parsed)
+}
+
+// ---------------------------------------------------------------------------
+// poetry.lock
+
+#[derive(Deserialize)]
+struct PoetryLock {
+    #[serde(default)]
+    package: Vec<PoetryPackage>,
+    #[serde(default)]
+    metadata: PoetryMetadata,
+}
+
+#[derive(Deserialize, Default)]
+struct PoetryMetadata {
+    /// Lock version 1: each package's files, by name.
+    #[serde(default)]
+    files: BTreeMap<String, Vec<PoetryFile>>,
+}
+
+#[derive(Deserialize)]
+struct PoetryPackage {
+    name: String,
+    version: String,
+    /// Lock version 1: `main` or `dev`.
+    category: Option<String>,
+    /// Lock version 2.1: the dependency groups that need it.
+    groups: Option<Vec<String>>,
+    /// Needed only for an extra of the project.
+    #[serde(default)]
+    optional: bool,
+    /// Lock version 2: its files.
+    #[serde(default)]
+    files: Vec<PoetryFile>,
+    /// Name to constraint: a string, a table, or a list of tables.
+    #[serde(default)]
+    dependencies: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Deserialize)]
+struct PoetryFile {
+    hash: String,
+}
+
+/// Poetry's lock, versions 1.x and 2.x. It does not say which packages the
+/// project asks for directly; the groups (or lock 1's category) say which
+/// are only for development.
+pub(crate) fn parse_poetry_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
+    let lock: PoetryLock = toml::from_str(text).map_err(|e| toml_error("poetry.lock", text, &e))?;
+    let files_by_name: BTreeMap<String, &Vec<PoetryFile>> = lock
+        .metadata
+        .files
+        .iter()
+        .map(|(name, files)| (normalise_pypi_name(name), files))
+        .collect();
+    let mut parsed = Parsed::default();
+    let mut by_name: BTreeMap<String, Vec<Purl>> = BTreeMap::new();
+    for package in &lock.package {
+        let key = normalise_pypi_name(&package.name);
+        let files = match files_by_name.get(&key) {
+            Some(files) if package.files.is_empty() => files.as_slice(),
+            _ => package.files.as_slice(),
+        };
+        let hashes = file_hashes(files.iter().map(|f| f.hash.as_str())).map_err(|message| {
+            ParseError::new(format!("{} {}: {message}", package.name, package.version))
+        })?;
+        let found = component(
+            file,
+            &package.name,
+            &package.version,
+            hashes,
+            poetry_scope(package),
+        );
+        by_name.entry(key).or_default().push(found.purl.clone());
+        parsed.components.push(found);
+    }
+    for (package, from) in lock.package.iter().zip(&parsed.components) {
+        for name in package.dependencies.keys() {
+            for to in by_name
+                .get(&normalise_pypi_name(name))
+                .into_iter()
+                .flatten()
+            {
+                parsed.edges.push((from.purl.clone(), to.clone()));
+            }
+        }
+    }
+    parsed.sort();
+    Ok(parsed)
+}
+
+fn poetry_scope(package: &PoetryPackage) -> Scope {
+    let dev_only = match (&package.groups, &package.category) {
+        (Some(groups), _) => !groups.is_empty() && !groups.iter().any(|g| g == "main"),
+        (None, Some(category)) => category == "dev",
+        (None, None) => false,
+    };
+    match (dev_only, package.optional) {
+        (true, _) => Scope::Dev,
+        (false, true) => Scope::Optional,
+        (false, false) => Scope::Required,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// uv.lock
+
+#[derive(Deserialize)]
+struct UvLock {
+    #[serde(default)]
+    package: Vec<UvPackage>,
+}
+
+#[derive(Deserialize)]
+struct UvPackage {
+    name: String,
+    /// Absent for a workspace member whose version is dynamic.
+    version: Option<String>,
+    /// `{ registry = URL }`, `{ git = URL }`, `{ editable = PATH }`,
+    /// `{ virtual = PATH }`, `{ path = ... }`, `{ directory = ... }`, `{ url = ... }`.
+    #[serde(default)]
+    source: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    dependencies: Vec<UvDependency>,
+    #[serde(default, rename = "optional-dependencies")]
+    optional_dependencies: BTreeMap<String, Vec<UvDependency>>,
+    #[serde(default, rename = "dev-dependencies")]
+    dev_dependencies: BTreeMap<String, Vec<UvDependency>>,
+    sdist: Option<UvFile>,
+    #[serde(default)]
+    wheels: Vec<UvFile>,
+}
+
+#[derive(Deserialize)]
+struct UvDependency {
+    name: String,
+    /// Written when the lock holds more than one version of the name.
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UvFile {
+    hash: Option<String>,
+}
+
+impl UvPackage {
+    /// Editable and virtual packages are the workspace's own members.
+    fn is_member(&self) -> bool {
+        self.source.contains_key("editable") || self.source.contains_key("virtual")
+    }
+}
+
+/// uv's lock. The workspace members are the project: what they depend on
+/// is direct, and a package reached only through their dev groups (or only
+/// through their extras) is dev (or optional).
+pub(crate) fn parse_uv_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
+    let lock: UvLock = toml::from_str(text).map_err(|e| toml_error("uv.lock", text, &e))?;
+    let mut purls: Vec<Option<Purl>> = Vec::with_capacity(lock.package.len());
+    let mut by_name: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut parsed = Parsed::default();
+    for (index, package) in lock.package.iter().enumerate() {
+        by_name
+            .entry(normalise_pypi_name(&package.name))
+            .or_default()
+            .push(index);
+        if package.is_member() {
+            purls.push(None);
+            continue;
+        }
+        let version = package
+            .version
+            .as_deref()
+            .ok_or_else(|| ParseError::new(format!("package {} has no version", package.name)))?;
+        let hashes = file_hashes(
+            package
+                .sdist
+                .iter()
+                .chain(&package.wheels)
+                .filter_map(|f| f.hash.as_deref()),
+        )
+        .map_err(|message| ParseError::new(format!("{} {version}: {message}", package.name)))?;
+        let found = component(file, &package.name, version, hashes, Scope::Required);
+        purls.push(Some(found.purl.clone()));
+        parsed.components.push(found);
+    }
+
+    let targets = |dependency: &UvDependency| -> Vec<Purl> {
+        by_name
+            .get(&normalise_pypi_name(&dependency.name))
+            .into_iter()
+            .flatten()
+            .filter(|&&index| {
+                dependency.version.is_none()
+                    || lock.package[index].version.as_deref() == dependency.version.as_deref()
+            })
+            .filter_map(|&index| purls[index].clone())
+            .collect()
+    };
+    let (mut prod_roots, mut optional_roots, mut dev_roots) = (Vec::new(), Vec::new(), Vec::new());
+    for (package, purl) in lock.package.iter().zip(&purls) {
+        let optional = package.optional_dependencies.values().flatten();
+        match purl {
+            Some(from) => {
+                for dependency in package.dependencies.iter().chain(optional) {
+                    for to in targets(dependency) {
+                        parsed.edges.push((from.clone(), to));
+                    }
+                }
+            }
+            None => {
+                prod_roots.extend(package.dependencies.iter().flat_map(&targets));
+                optional_roots.extend(optional.flat_map(&targets));
+                dev_roots.extend(
+                    package
+                        .dev_dependencies
+                        .values()
+                        .flatten()
+                        .flat_map(&targets),
+                );
+            }
+        }
+    }
+    let optional_only = dev_only(&parsed.edges, &prod_roots, &optional_roots);
+    let shipped: Vec<Purl> = prod_roots.iter().chain(&optional_roots).cloned().collect();
+    let dev = dev_only(&parsed.edges, &shipped, &dev_roots);
+    for component in &mut parsed.components {
+        if dev.contains(&component.purl) {
+            component.scope = Scope::Dev;
+        } else if optional_only.contains(&component.purl) {
+            component.scope = Scope::Optional;
+        }
+    }
+    parsed.direct = prod_roots
+        .into_iter()
+        .chain(optional_roots)
+        .chain(dev_roots)
+        .collect();
+    parsed.sort();
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(parsed: &Parsed) -> Vec<String> {
+        parsed
+            .components
+            .iter()
+            .map(|c| format!("{} {:?} {}", c.purl, c.scope, c.hashes.len()))
+            .collect()
+    }
+
+    fn edges(parsed: &Parsed) -> Vec<(&str, &str)> {
+        parsed
+            .edges
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect()
+    }
+
+    fn direct(parsed: &Parsed) -> Vec<&str> {
+        parsed.direct.iter().map(Purl::as_str).collect()
+    }
+
+    const H1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const H2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+    #[test]
+    fn requirements_pins_hashes_and_the_via_graph() {
+        let text = format!(
+            "# a comment\n\
+             --index-url https://pypi.org/simple\n\
+             Flask[async]==3.0.0 ; python_version >= \"3.8\" \\\n    --hash={H1} \\\n    --hash={H2}\n    # via -r requirements.in\n\
+             werkzeug==3.0.1 --hash={H1}  # trailing comment\n    # via\n    #   flask\n    #   -c constraints.txt\n\
+             requests>=2\n\
+             -e ./local\n\
+             pkg @ https://example.com/pkg-1.0.tar.gz\n\
+             ./wheels/thing-1.0-py3-none-any.whl\n\
+             blinker===1.7.0 --hash=md5:abcd\n    # via flask\n"
+        );
+        let parsed = parse_requirements("requirements.txt", &text).unwrap();
+        assert_eq!(
+            summary(&parsed),
+            [
+                "pkg:pypi/blinker@1.7.0 Required 0",
+                "pkg:pypi/flask@3.0.0 Required 2",
+                "pkg:pypi/werkzeug@3.0.1 Required 1",
+            ]
+        );
+        assert_eq!(
+            edges(&parsed),
+            [
+                ("pkg:pypi/flask@3.0.0", "pkg:pypi/blinker@1.7.0"),
+                ("pkg:pypi/flask@3.0.0", "pkg:pypi/werkzeug@3.0.1"),
+            ]
+        );
+        assert_eq!(direct(&parsed), ["pkg:pypi/flask@3.0.0"]);
+        assert_eq!(parsed.components[1].name, "Flask");
+    }
+
+    #[test]
+    fn requirements_errors_name_their_line() {
+        let bad_hash = parse_requirements("r.txt", "ok==1\nx==1 --hash=sha256:zz\n").unwrap_err();
+        assert_eq!(bad_hash.line, Some(2));
+        assert!(
+            bad_hash.message.contains("not a Sha256 digest"),
+            "{bad_hash}"
+        );
+        let not_a_requirement = parse_requirements("r.txt", "\n\n!!!\n").unwrap_err();
+        assert_eq!(not_a_requirement.line, Some(3));
+        assert!(parse_requirements("r.txt", "x[extra==1\n").is_err());
+        assert!(parse_requirements("r.txt", "x==\n").is_err());
+        assert!(parse_requirements("r.txt", "x==1 --hash\n").is_err());
+    }
+
+    #[test]
+    fn pipfile_sections_give_scope_and_git_entries_their_commit() {
+        let text = format!(
+            r#"{{"_meta": {{}},
+               "default": {{
+                 "requests": {{"version": "==2.31.0", "hashes": ["{H1}", "{H2}"]}},
+                 "mylib": {{"git": "https://github.com/x/mylib.git", "ref": "0123abcd"}},
+                 "myself": {{"path": ".", "editable": true}}
+               }},
+               "develop": {{
+                 "requests": {{"version": "==2.31.0", "hashes": ["{H1}"]}},
+                 "pytest": {{"version": "==8.0.0", "hashes": []}}
+               }}}}"#
+        );
+        let parsed = parse_pipfile_lock("Pipfile.lock", &text).unwrap();
+        assert_eq!(
+            summary(&parsed),
+            [
+                "pkg:pypi/mylib@0123abcd Required 0",
+                "pkg:pypi/pytest@8.0.0 Dev 0",
+                "pkg:pypi/requests@2.31.0 Required 2",
+            ]
+        );
+        assert!(parse_pipfile_lock("Pipfile.lock", "{\"default\": [}").is_err());
+        let bad = parse_pipfile_lock(
+            "Pipfile.lock",
+            r#"{"default": {"x": {"version": "==1", "hashes": ["sha256:00"]}}}"#,
+        )
+        .unwrap_err();
+        assert!(bad.message.starts_with("x: "), "{bad}");
+    }
+
+    #[test]
+    fn poetry_lock_2_groups_files_and_edges() {
+        let text = format!(
+            r#"[[package]]
+name = "Flask"
+version = "3.0.0"
+optional = false
+groups = ["main"]
+files = [
+    {{file = "flask-3.0.0-py3-none-any.whl", hash = "{H1}"}},
+    {{file = "flask-3.0.0.tar.gz", hash = "{H2}"}},
+]
+
+[package.dependencies]
+werkzeug = ">=3.0.0"
+blinker = {{version = ">=1.6.2", markers = "python_version >= \"3.8\""}}
+
+[[package]]
+name = "werkzeug"
+version = "3.0.1"
+optional = false
+groups = ["main", "dev"]
+files = []
+
+[[package]]
+name = "blinker"
+version = "1.7.0"
+optional = true
+groups = ["main"]
+files = []
+
+[[package]]
+name = "pytest"
+version = "8.0.0"
+optional = false
+groups = ["dev"]
+files = []
+
+[package.dependencies]
+missing-from-the-lock = "*"
+
+[metadata]
+lock-version = "2.1"
+"#
+        );
+        let parsed = parse_poetry_lock("poetry.lock", &text).unwrap();
+        assert_eq!(
+            summary(&parsed),
+            [
+                "pkg:pypi/blinker@1.7.0 Optional 0",
+                "pkg:pypi/flask@3.0.0 Required 2",
+                "pkg:pypi/pytest@8.0.0 Dev 0",
+                "pkg:pypi/werkzeug@3.0.1 Required 0",
+            ]
+        );
+        assert_eq!(
+            edges(&parsed),
+            [
+                ("pkg:pypi/flask@3.0.0", "pkg:pypi/blinker@1.7.0"),
+                ("pkg:pypi/flask@3.0.0", "pkg:pypi/werkzeug@3.0.1"),
+            ]
+        );
+        let error = parse_poetry_lock("poetry.lock", "[[package]]\nname = \"x\"\n").unwrap_err();
+        assert!(error.message.contains("version"), "{error}");
+    }
+
+    #[test]
+    fn uv_members_are_the_project_and_groups_give_scope() {
+        let text = format!(
+            r#"version = 1
+
+[[package]]
+name = "app"
+source = {{ editable = "." }}
+dependencies = [{{ name = "httpx" }}]
+
+[package.optional-dependencies]
+cli = [{{ name = "rich" }}]
+
+[package.dev-dependencies]
+dev = [{{ name = "pytest" }}]
+
+[[package]]
+name = "httpx"
+version = "0.27.0"
+source = {{ registry = "https://pypi.org/simple" }}
+dependencies = [{{ name = "idna" }}, {{ name = "sniffio", version = "1.3.1" }}]
+sdist = {{ url = "https://x/httpx.tar.gz", hash = "{H1}" }}
+wheels = [{{ url = "https://x/httpx.whl", hash = "{H2}" }}]
+
+[[package]]
+name = "idna"
+version = "3.7"
+source = {{ registry = "https://pypi.org/simple" }}
+
+[[package]]
+name = "sniffio"
+version = "1.3.0"
+source = {{ registry = "https://pypi.org/simple" }}
+
+[[package]]
+name = "sniffio"
+version = "1.3.1"
+source = {{ registry = "https://pypi.org/simple" }}
+
+[[package]]
+name = "rich"
+version = "13.7.1"
+source = {{ registry = "https://pypi.org/simple" }}
+
+[[package]]
+name = "pytest"
+version = "8.0.0"
+source = {{ registry = "https://pypi.org/simple" }}
+dependencies = [{{ name = "idna" }}]
+"#
+        );
+        let parsed = parse_uv_lock("uv.lock", &text).unwrap();
+        assert_eq!(
+            summary(&parsed),
+            [
+                "pkg:pypi/httpx@0.27.0 Required 2",
+                "pkg:pypi/idna@3.7 Required 0",
+                "pkg:pypi/pytest@8.0.0 Dev 0",
+                "pkg:pypi/rich@13.7.1 Optional 0",
+                "pkg:pypi/sniffio@1.3.0 Required 0",
+                "pkg:pypi/sniffio@1.3.1 Required 0",
+            ]
+        );
+        assert_eq!(
+            edges(&parsed),
+            [
+                ("pkg:pypi/httpx@0.27.0", "pkg:pypi/idna@3.7"),
+                ("pkg:pypi/httpx@0.27.0", "pkg:pypi/sniffio@1.3.1"),
+                ("pkg:pypi/pytest@8.0.0", "pkg:pypi/idna@3.7"),
+            ]
+        );
+        assert_eq!(
+            direct(&parsed),
+            [
+                "pkg:pypi/httpx@0.27.0",
+                "pkg:pypi/pytest@8.0.0",
+                "pkg:pypi/rich@13.7.1"
+            ]
+        );
+        let error = parse_uv_lock(
+            "uv.lock",
+            "[[package]]\nname = \"x\"\nsource = { registry = \"r\" }\n",
+        )
+        .unwrap_err();
+        assert!(error.message.contains("no version"), "{error}");
+        assert_eq!(
+            parse_uv_lock("uv.lock", "version = 1\n[[package]\n")
+                .unwrap_err()
+                .line,
+            Some(2)
+        );
+    }
 }
