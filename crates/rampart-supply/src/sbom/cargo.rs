@@ -161,20 +161,7 @@ fn sha256(hex: &str) -> Option<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn purls(parsed: &Parsed) -> Vec<&str> {
-        parsed.components.iter().map(|c| c.purl.as_str()).collect()
-    }
-
-    fn edges(parsed: &Parsed) -> Vec<(&str, &str)> {
-        let mut edges: Vec<_> = parsed
-            .edges
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
-        edges.sort();
-        edges
-    }
+    use crate::sbom::test_support::{edges, purls};
 
     const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
 

@@ -293,10 +293,7 @@ fn tokenize(code: &str, line: usize) -> Result<Vec<String>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn purls(parsed: &Parsed) -> Vec<&str> {
-        parsed.components.iter().map(|c| c.purl.as_str()).collect()
-    }
+    use crate::sbom::test_support::purls;
 
     #[test]
     fn indirect_requirements_are_components_but_not_direct() {

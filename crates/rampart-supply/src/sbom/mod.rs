@@ -23,6 +23,32 @@ use std::path::{Path, PathBuf};
 
 pub use purl::Purl;
 
+/// What the parsers' unit tests compare: purls, edges and direct
+/// dependencies as plain strings.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Parsed, Purl};
+
+    pub(crate) fn purls(parsed: &Parsed) -> Vec<&str> {
+        parsed.components.iter().map(|c| c.purl.as_str()).collect()
+    }
+
+    /// Sorted, whatever order the parser left them in.
+    pub(crate) fn edges(parsed: &Parsed) -> Vec<(&str, &str)> {
+        let mut edges: Vec<_> = parsed
+            .edges
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        edges.sort();
+        edges
+    }
+
+    pub(crate) fn direct(parsed: &Parsed) -> Vec<&str> {
+        parsed.direct.iter().map(Purl::as_str).collect()
+    }
+}
+
 /// Directories never descended into: VCS metadata and installed or built
 /// trees, whose contents the lockfiles beside them already describe.
 const SKIPPED_DIRS: &[&str] = &[
@@ -306,9 +332,13 @@ pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
             path: path.clone(),
             source,
         })?;
-        let found = if path.file_name().is_some_and(|n| n == "yarn.lock") {
+        let file_name = path.file_name().and_then(|n| n.to_str());
+        let found = if file_name == Some("yarn.lock") {
             let manifest = read_companion(&path, "package.json")?;
             yarn::parse_with_manifest(&relative, &text, manifest.as_deref())
+        } else if file_name == Some("poetry.lock") {
+            let manifest = read_companion(&path, "pyproject.toml")?;
+            python::parse_poetry_with_manifest(&relative, &text, manifest.as_deref())
         } else {
             parser(&relative, &text)
         }
@@ -326,8 +356,9 @@ pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
     Ok(merge(name, parsed))
 }
 
-/// The text of `name` beside `lockfile`, if there is one: Yarn's lockfile
-/// does not say which dependencies are dev ones, its `package.json` does.
+/// The text of `name` beside `lockfile`, if there is one: Yarn's and
+/// Poetry's lockfiles do not say which dependencies are direct (or, for
+/// some versions, dev), their `package.json` and `pyproject.toml` do.
 fn read_companion(lockfile: &Path, name: &str) -> Result<Option<String>, SbomError> {
     let path = lockfile.with_file_name(name);
     if !path.is_file() {

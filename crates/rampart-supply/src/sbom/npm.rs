@@ -320,6 +320,7 @@ pub(crate) fn integrity_hashes(sri: &str) -> Result<Vec<Hash>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sbom::test_support::{direct, edges};
 
     fn summary(parsed: &Parsed) -> Vec<String> {
         parsed
@@ -327,18 +328,6 @@ mod tests {
             .iter()
             .map(|c| format!("{} {:?} [{}]", c.purl, c.scope, c.licenses.join(",")))
             .collect()
-    }
-
-    fn edges(parsed: &Parsed) -> Vec<(&str, &str)> {
-        parsed
-            .edges
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect()
-    }
-
-    fn direct(parsed: &Parsed) -> Vec<&str> {
-        parsed.direct.iter().map(Purl::as_str).collect()
     }
 
     /// Two versions of `b`: one hoisted, one nested under `a`, which must

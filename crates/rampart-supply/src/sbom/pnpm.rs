@@ -275,6 +275,7 @@ fn split_key(flavor: Flavor, bare: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sbom::test_support::edges;
 
     fn purls(parsed: &Parsed) -> Vec<(String, Scope)> {
         parsed
@@ -383,13 +384,8 @@ snapshots:
             ]
         );
         // Both peer variants' edges; react@18.3.0 is not in the lockfile.
-        let edges: Vec<(&str, &str)> = parsed
-            .edges
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
         assert_eq!(
-            edges,
+            edges(&parsed),
             [
                 ("pkg:npm/react-dom@18.2.0", "pkg:npm/loose-envify@1.4.0"),
                 ("pkg:npm/react-dom@18.2.0", "pkg:npm/react@18.2.0"),

@@ -249,14 +249,11 @@ fn requirement(line: &str) -> Result<Option<Pin<'_>>, String> {
         }
     }
     let spec = spec.split(';').next().unwrap_or(spec).trim();
-    let name_end = spec
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        .unwrap_or(spec.len());
-    let name = &spec[..name_end];
+    let name = requirement_name(spec);
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err(format!("{spec:?} is not a requirement (NAME==VERSION)"));
     }
-    let mut rest = spec[name_end..].trim_start();
+    let mut rest = spec[name.len()..].trim_start();
     if let Some(extras) = rest.strip_prefix('[') {
         let close = extras
             .find(']')
@@ -379,11 +376,23 @@ struct PoetryFile {
     hash: String,
 }
 
-/// Poetry's lock, versions 1.x and 2.x. It does not say which packages the
-/// project asks for directly; the groups (or lock 1's category) say which
-/// are only for development.
+/// Reads a `poetry.lock` on its own.
 pub(crate) fn parse_poetry_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
+    parse_poetry_with_manifest(file, text, None)
+}
+
+/// Poetry's lock, versions 1.x and 2.x, with the text of the
+/// `pyproject.toml` beside it. The lock does not say which packages the
+/// project asks for; the manifest does, and where the lock marks no group
+/// (lock 2.0 dropped lock 1's category and had no groups yet) a package
+/// reached only from the manifest's dev groups is dev.
+pub(crate) fn parse_poetry_with_manifest(
+    file: &str,
+    text: &str,
+    manifest: Option<&str>,
+) -> Result<Parsed, ParseError> {
     let lock: PoetryLock = toml::from_str(text).map_err(|e| toml_error("poetry.lock", text, &e))?;
+    let manifest = manifest.map(PyProject::read).transpose()?;
     let files_by_name: BTreeMap<String, &Vec<PoetryFile>> = lock
         .metadata
         .files
@@ -411,19 +420,114 @@ pub(crate) fn parse_poetry_lock(file: &str, text: &str) -> Result<Parsed, ParseE
         by_name.entry(key).or_default().push(found.purl.clone());
         parsed.components.push(found);
     }
+    let resolve = |name: &str| {
+        by_name
+            .get(&normalise_pypi_name(name))
+            .into_iter()
+            .flatten()
+    };
     for (package, from) in lock.package.iter().zip(&parsed.components) {
         for name in package.dependencies.keys() {
-            for to in by_name
-                .get(&normalise_pypi_name(name))
-                .into_iter()
-                .flatten()
-            {
+            for to in resolve(name) {
                 parsed.edges.push((from.purl.clone(), to.clone()));
             }
         }
     }
+    if let Some(manifest) = manifest {
+        let prod: Vec<Purl> = manifest
+            .main
+            .iter()
+            .flat_map(|n| resolve(n))
+            .cloned()
+            .collect();
+        let dev: Vec<Purl> = manifest
+            .dev
+            .iter()
+            .flat_map(|n| resolve(n))
+            .cloned()
+            .collect();
+        let dev_only_purls = dev_only(&parsed.edges, &prod, &dev);
+        let unmarked: BTreeSet<&str> = lock
+            .package
+            .iter()
+            .filter(|p| p.groups.is_none() && p.category.is_none())
+            .map(|p| p.name.as_str())
+            .collect();
+        for component in &mut parsed.components {
+            if unmarked.contains(component.name.as_str())
+                && dev_only_purls.contains(&component.purl)
+            {
+                component.scope = Scope::Dev;
+            }
+        }
+        parsed.direct = prod.into_iter().chain(dev).collect();
+    }
     parsed.sort();
     Ok(parsed)
+}
+
+/// The dependency names a `pyproject.toml` declares, Poetry's tables and
+/// PEP 621's and PEP 735's alike.
+#[derive(Default)]
+struct PyProject {
+    main: Vec<String>,
+    /// Dev dependencies and every other dependency group.
+    dev: Vec<String>,
+}
+
+impl PyProject {
+    fn read(text: &str) -> Result<PyProject, ParseError> {
+        let doc: toml::Table = toml::from_str(text).map_err(|e| {
+            let mut error = toml_error("pyproject.toml", text, &e);
+            error.message = format!("the pyproject.toml beside it: {}", error.message);
+            error
+        })?;
+        let poetry = doc.get("tool").and_then(|t| t.get("poetry"));
+        let table_keys = |value: Option<&toml::Value>| -> Vec<String> {
+            value
+                .and_then(toml::Value::as_table)
+                .map(|t| t.keys().filter(|k| *k != "python").cloned().collect())
+                .unwrap_or_default()
+        };
+        let requirement_names = |value: Option<&toml::Value>| -> Vec<String> {
+            value
+                .and_then(toml::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(toml::Value::as_str)
+                .map(requirement_name)
+                .filter(|name| !name.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let mut project = PyProject {
+            main: table_keys(poetry.and_then(|p| p.get("dependencies"))),
+            dev: table_keys(poetry.and_then(|p| p.get("dev-dependencies"))),
+        };
+        project.main.extend(requirement_names(
+            doc.get("project").and_then(|p| p.get("dependencies")),
+        ));
+        let poetry_groups = poetry
+            .and_then(|p| p.get("group"))
+            .and_then(toml::Value::as_table);
+        for group in poetry_groups.into_iter().flat_map(|g| g.values()) {
+            project.dev.extend(table_keys(group.get("dependencies")));
+        }
+        let pep_735_groups = doc.get("dependency-groups").and_then(toml::Value::as_table);
+        for group in pep_735_groups.into_iter().flat_map(|g| g.values()) {
+            project.dev.extend(requirement_names(Some(group)));
+        }
+        Ok(project)
+    }
+}
+
+/// The name at the start of a PEP 508 requirement (`requests[socks]>=2`).
+fn requirement_name(requirement: &str) -> &str {
+    let requirement = requirement.trim_start();
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(requirement.len());
+    &requirement[..end]
 }
 
 fn poetry_scope(package: &PoetryPackage) -> Scope {
@@ -579,6 +683,7 @@ pub(crate) fn parse_uv_lock(file: &str, text: &str) -> Result<Parsed, ParseError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sbom::test_support::{direct, edges};
 
     fn summary(parsed: &Parsed) -> Vec<String> {
         parsed
@@ -586,18 +691,6 @@ mod tests {
             .iter()
             .map(|c| format!("{} {:?} {}", c.purl, c.scope, c.hashes.len()))
             .collect()
-    }
-
-    fn edges(parsed: &Parsed) -> Vec<(&str, &str)> {
-        parsed
-            .edges
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect()
-    }
-
-    fn direct(parsed: &Parsed) -> Vec<&str> {
-        parsed.direct.iter().map(Purl::as_str).collect()
     }
 
     const H1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
@@ -747,6 +840,83 @@ lock-version = "2.1"
         );
         let error = parse_poetry_lock("poetry.lock", "[[package]]\nname = \"x\"\n").unwrap_err();
         assert!(error.message.contains("version"), "{error}");
+    }
+
+    #[test]
+    fn poetry_lock_2_0_takes_direct_and_dev_from_the_pyproject() {
+        let lock = r#"
+[[package]]
+name = "requests"
+version = "2.31.0"
+optional = false
+files = []
+
+[package.dependencies]
+idna = ">=2.5"
+
+[[package]]
+name = "idna"
+version = "3.6"
+optional = false
+files = []
+
+[[package]]
+name = "pytest"
+version = "8.0.0"
+optional = false
+files = []
+
+[package.dependencies]
+idna = "*"
+
+[[package]]
+name = "pluggy"
+version = "1.4.0"
+optional = false
+files = []
+
+[metadata]
+lock-version = "2.0"
+"#;
+        let pyproject = r#"
+[tool.poetry.dependencies]
+python = "^3.9"
+Requests = "^2.31"
+
+[tool.poetry.group.test.dependencies]
+pytest = "^8"
+
+[dependency-groups]
+lint = ["pluggy>=1"]
+"#;
+        let parsed = parse_poetry_with_manifest("poetry.lock", lock, Some(pyproject)).unwrap();
+        assert_eq!(
+            summary(&parsed),
+            [
+                "pkg:pypi/idna@3.6 Required 0",
+                "pkg:pypi/pluggy@1.4.0 Dev 0",
+                "pkg:pypi/pytest@8.0.0 Dev 0",
+                "pkg:pypi/requests@2.31.0 Required 0",
+            ]
+        );
+        assert_eq!(
+            direct(&parsed),
+            [
+                "pkg:pypi/pluggy@1.4.0",
+                "pkg:pypi/pytest@8.0.0",
+                "pkg:pypi/requests@2.31.0"
+            ]
+        );
+        // Without the manifest nothing says what is dev or direct.
+        let alone = parse_poetry_lock("poetry.lock", lock).unwrap();
+        assert!(alone.direct.is_empty());
+        assert!(alone.components.iter().all(|c| c.scope == Scope::Required));
+        let error =
+            parse_poetry_with_manifest("poetry.lock", lock, Some("[tool.poetry\n")).unwrap_err();
+        assert!(
+            error.message.starts_with("the pyproject.toml beside it"),
+            "{error}"
+        );
     }
 
     #[test]

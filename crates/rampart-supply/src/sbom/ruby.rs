@@ -252,6 +252,7 @@ fn gem_purl(name: &str, version: &str) -> Purl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sbom::test_support::edges;
 
     const LOCK: &str = "\
 PATH
@@ -312,13 +313,8 @@ BUNDLED WITH
                 "pkg:gem/zeitwerk@2.6.12",
             ]
         );
-        let edges: Vec<(&str, &str)> = parsed
-            .edges
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
         assert_eq!(
-            edges,
+            edges(&parsed),
             [
                 ("pkg:gem/activesupport@7.2.0.alpha", "pkg:gem/racc@1.7.3"),
                 ("pkg:gem/nokogiri@1.15.4", "pkg:gem/racc@1.7.3"),
