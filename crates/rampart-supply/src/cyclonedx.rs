@@ -97,6 +97,9 @@ fn component(c: &Component) -> Value {
     if let Some(group) = &c.group {
         out["group"] = json!(group);
     }
+    if let Some(supplier) = &c.supplier {
+        out["supplier"] = json!({"name": supplier});
+    }
     if !c.hashes.is_empty() {
         let hashes: Vec<Value> = c
             .hashes
@@ -354,6 +357,21 @@ fn read_component(c: &Map<String, Value>, path: &str) -> Result<Option<Component
         }
     }
 
+    let supplier = match c.get("supplier") {
+        Some(supplier) => {
+            let supplier_path = child_path(path, "supplier");
+            let entity = At {
+                value: supplier,
+                path: &supplier_path,
+            }
+            .object()?;
+            opt_str(entity, &supplier_path, "name")?
+                .filter(|name| !name.trim().is_empty())
+                .map(str::to_string)
+        }
+        None => None,
+    };
+
     Ok(Some(Component {
         ecosystem,
         name,
@@ -363,6 +381,7 @@ fn read_component(c: &Map<String, Value>, path: &str) -> Result<Option<Component
         hashes,
         licenses,
         scope,
+        supplier,
         source_file,
     }))
 }

@@ -173,6 +173,9 @@ fn package(c: &Component, id: &str, extracted: &mut ExtractedLicenses) -> Value 
         }],
         "primaryPackagePurpose": "LIBRARY",
     });
+    if let Some(supplier) = &c.supplier {
+        out["supplier"] = json!(format!("Organization: {supplier}"));
+    }
     if !c.hashes.is_empty() {
         let checksums: Vec<Value> = c
             .hashes
@@ -462,6 +465,11 @@ fn read_package(
         .and_then(|info| info.strip_prefix(SOURCE_INFO_PREFIX))
         .unwrap_or_default()
         .to_string();
+    let supplier = match opt_str(p, path, "supplier")? {
+        Some(supplier) => Some(supplier),
+        None => opt_str(p, path, "originator")?,
+    }
+    .and_then(actor_name);
     Ok(Some(Component {
         ecosystem,
         name: req_str(p, path, "name")?.to_string(),
@@ -476,13 +484,43 @@ fn read_package(
         hashes,
         licenses,
         scope: Scope::Required,
+        supplier,
         source_file,
     }))
+}
+
+/// The name in an SPDX actor (`Organization: NAME (EMAIL)`, `Person: ...`,
+/// `Tool: ...`); `None` for `NOASSERTION` or an empty one.
+fn actor_name(actor: &str) -> Option<String> {
+    let actor = actor.trim();
+    let name = ["Organization:", "Person:", "Tool:"]
+        .iter()
+        .find_map(|kind| actor.strip_prefix(kind))
+        .unwrap_or(actor);
+    // The email, if any, is in parentheses at the end.
+    let name = match name.rfind(" (") {
+        Some(at) if name.ends_with(')') => &name[..at],
+        _ => name,
+    }
+    .trim();
+    (!name.is_empty() && name != "NOASSERTION").then(|| name.to_string())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actors_give_their_name() {
+        assert_eq!(
+            actor_name("Organization: Red Hat, Inc. (secalert@redhat.com)").as_deref(),
+            Some("Red Hat, Inc.")
+        );
+        assert_eq!(actor_name("Person: Jane Doe").as_deref(), Some("Jane Doe"));
+        assert_eq!(actor_name("Debian").as_deref(), Some("Debian"));
+        assert_eq!(actor_name("NOASSERTION"), None);
+        assert_eq!(actor_name("Organization: "), None);
+    }
 
     #[test]
     fn parenthesised_conjunctions_split_and_others_do_not() {

@@ -39,6 +39,7 @@ fn component(
         hashes,
         licenses: licenses.iter().map(|l| l.to_string()).collect(),
         scope,
+        supplier: None,
         source_file: source_file.to_string(),
     }
 }
@@ -125,6 +126,7 @@ fn sample() -> Sbom {
     // Go modules keep their path in the name; the group is Maven's alone.
     components[5].name = "github.com/pkg/errors".to_string();
     components[5].group = None;
+    components[0].supplier = Some("The Serde Project".to_string());
     components.sort_by(|a, b| a.purl.cmp(&b.purl));
     let purl = |name: &str| {
         components
@@ -353,7 +355,7 @@ fn foreign_cyclonedx_is_read_leniently() {
              "licenses": [{"license": {"url": "https://example.invalid/l"}}],
              "hashes": [{"alg": "MD5", "content": "00"}, {"alg": "SHA-256", "content": "AB"}]},
             {"bom-ref": "a2", "type": "library", "name": "libc6", "version": "2.36",
-             "purl": "pkg:deb/debian/libc6@2.36"},
+             "purl": "pkg:deb/debian/libc6@2.36", "supplier": {"name": "Debian"}},
             {"bom-ref": "a3", "type": "file", "name": "/etc/passwd"},
             {"bom-ref": "a4", "type": "library", "name": "left-pad", "version": "1.3.0",
              "purl": "pkg:npm/left-pad@1.3.0", "scope": "excluded"}
@@ -376,7 +378,9 @@ fn foreign_cyclonedx_is_read_leniently() {
         "pkg:deb/debian/libc6@2.36"
     );
     let libc = sbom.components.remove(0);
+    assert_eq!(libc.supplier.as_deref(), Some("Debian"));
     let node = &sbom.components[0];
+    assert_eq!(node.supplier, None);
     assert_eq!(node.group, None);
     assert_eq!(node.hashes, [hash(HashAlg::Sha256, "ab")]);
     assert!(node.licenses.is_empty());

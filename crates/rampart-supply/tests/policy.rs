@@ -31,6 +31,7 @@ fn component(ecosystem: Ecosystem, name: &str, version: &str, licenses: &[&str])
         hashes: Vec::new(),
         licenses: licenses.iter().map(|l| l.to_string()).collect(),
         scope: Scope::Required,
+        supplier: None,
         source_file: "Cargo.lock".to_string(),
     }
 }
@@ -223,6 +224,19 @@ fn allow_list_of_licenses_and_purls() {
         ),
     ]);
     assert_eq!(eval_sbom(&set, &bad), expected);
+}
+
+#[test]
+fn allow_list_of_suppliers_admits_a_listed_supplier_only() {
+    let set = load("harness_allow_suppliers.rego");
+    let mut listed = component(Ecosystem::Other, "openssl-libs", "3.0.7", &[]);
+    listed.supplier = Some("Red Hat, Inc.".to_string());
+    let mut other = component(Ecosystem::Other, "zlib", "1.2.13", &[]);
+    other.supplier = Some("Some Vendor".to_string());
+    let got = eval_sbom(&set, &sbom(vec![listed, other]));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].component.as_deref(), Some("pkg:generic/zlib@1.2.13"));
+    assert_eq!(got[0].rule, "allow_list.suppliers");
 }
 
 #[test]

@@ -8,9 +8,10 @@
 //!   (`deny_list := fill_default_deny_rules([...])`). The input is what
 //!   Harness documents: an array of components `{uuid, packageName,
 //!   packageVersion, packageLicense: [..], purl, packageOriginatorName}`
-//!   (`uuid` is the purl; our model has no supplier, so
-//!   `packageOriginatorName` is absent and an allow list of suppliers fails
-//!   every component, as Harness documents for missing attributes). The
+//!   (`uuid` is the purl; `packageOriginatorName` is the component's
+//!   supplier, which only an ingested SBOM can state: lockfiles name none,
+//!   so for their components it is absent and an allow list of suppliers
+//!   fails them, as Harness documents for missing attributes). The
 //!   file's own lists are evaluated, then judged by our implementation of
 //!   Harness's enforcement logic (`harness_sbom.rego`). A file that omits
 //!   Harness's "DO NOT CHANGE" script gets `fill_default_deny_rules` /
@@ -463,13 +464,17 @@ fn harness_components(sbom: &Sbom) -> Json {
         sbom.components
             .iter()
             .map(|c| {
-                json!({
+                let mut component = json!({
                     "uuid": c.purl.as_str(),
                     "packageName": c.name,
                     "packageVersion": c.version,
                     "packageLicense": c.licenses,
                     "purl": c.purl.as_str(),
-                })
+                });
+                if let Some(supplier) = &c.supplier {
+                    component["packageOriginatorName"] = json!(supplier);
+                }
+                component
             })
             .collect(),
     )

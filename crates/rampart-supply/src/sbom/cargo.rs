@@ -120,6 +120,7 @@ pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
             hashes,
             licenses: Vec::new(),
             scope: Scope::Required,
+            supplier: None,
             source_file: file.to_string(),
         });
     }

@@ -112,6 +112,7 @@ pub(crate) fn parse_go_mod(file: &str, text: &str) -> Result<Parsed, ParseError>
                 hashes: Vec::new(),
                 licenses: Vec::new(),
                 scope: Scope::Required,
+                supplier: None,
                 source_file: file.to_string(),
             });
         }

@@ -196,6 +196,7 @@ fn maven_component(
         hashes: Vec::new(),
         licenses: Vec::new(),
         scope,
+        supplier: None,
         source_file: file.to_string(),
     }
 }

@@ -140,6 +140,10 @@ pub struct Component {
     /// License expressions or names as the manifest states them.
     pub licenses: Vec<String>,
     pub scope: Scope,
+    /// The organisation that supplies it, where a document states one:
+    /// lockfiles do not, an ingested CycloneDX (`supplier`) or SPDX
+    /// (`supplier`, else `originator`) SBOM may. Policies match on it.
+    pub supplier: Option<String>,
     /// The lockfile it was read from, relative to the scanned directory,
     /// `/`-separated.
     pub source_file: String,
@@ -431,6 +435,9 @@ pub fn merge(subject_name: String, parsed: Vec<(String, Parsed)>) -> Sbom {
                         }
                     }
                     existing.scope = existing.scope.min(component.scope);
+                    if existing.supplier.is_none() {
+                        existing.supplier = component.supplier;
+                    }
                 }
                 None => {
                     by_purl.insert(component.purl.clone(), component);

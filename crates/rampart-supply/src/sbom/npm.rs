@@ -246,6 +246,7 @@ pub(crate) fn component(
         hashes,
         licenses,
         scope,
+        supplier: None,
         source_file: file.to_string(),
     }
 }

@@ -32,6 +32,7 @@ fn component(file: &str, name: &str, version: &str, hashes: Vec<Hash>, scope: Sc
         hashes,
         licenses: Vec::new(),
         scope,
+        supplier: None,
         source_file: file.to_string(),
     }
 }

@@ -191,6 +191,7 @@ pub(crate) fn parse_gemfile_lock(file: &str, text: &str) -> Result<Parsed, Parse
             hashes,
             licenses: Vec::new(),
             scope: Scope::Required,
+            supplier: None,
             source_file: file.to_string(),
         });
     }
