@@ -154,6 +154,25 @@ impl Component {
     pub fn bom_ref(&self) -> String {
         self.purl.to_string()
     }
+
+    /// Takes in what `other`, the same package found again, adds: its
+    /// hashes and licenses, the wider scope, a supplier if this has none.
+    pub(crate) fn absorb(&mut self, other: Component) {
+        for hash in other.hashes {
+            if !self.hashes.contains(&hash) {
+                self.hashes.push(hash);
+            }
+        }
+        for license in other.licenses {
+            if !self.licenses.contains(&license) {
+                self.licenses.push(license);
+            }
+        }
+        self.scope = self.scope.min(other.scope);
+        if self.supplier.is_none() {
+            self.supplier = other.supplier;
+        }
+    }
 }
 
 /// What one parser found in one file.
@@ -307,6 +326,21 @@ fn parser_for(file_name: &str) -> Option<Parser> {
     Some(parser)
 }
 
+/// A parser for a lockfile that needs the manifest beside it, given that
+/// manifest's text when there is one.
+type ManifestParser = fn(&str, &str, Option<&str>) -> Result<Parsed, ParseError>;
+
+/// The manifest a lockfile is read with, by the lockfile's name: Yarn's
+/// and Poetry's lockfiles do not say which dependencies are direct (or,
+/// for some versions, dev), their `package.json` and `pyproject.toml` do.
+fn manifest_for(file_name: &str) -> Option<(&'static str, ManifestParser)> {
+    match file_name {
+        "yarn.lock" => Some(("package.json", yarn::parse_with_manifest)),
+        "poetry.lock" => Some(("pyproject.toml", python::parse_poetry_with_manifest)),
+        _ => None,
+    }
+}
+
 /// Parses one file's text with the parser its name selects, as
 /// [`scan_dir`] would; `None` for a name no ecosystem claims. `path` is
 /// the relative path recorded as each component's source file.
@@ -336,15 +370,16 @@ pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
             path: path.clone(),
             source,
         })?;
-        let file_name = path.file_name().and_then(|n| n.to_str());
-        let found = if file_name == Some("yarn.lock") {
-            let manifest = read_companion(&path, "package.json")?;
-            yarn::parse_with_manifest(&relative, &text, manifest.as_deref())
-        } else if file_name == Some("poetry.lock") {
-            let manifest = read_companion(&path, "pyproject.toml")?;
-            python::parse_poetry_with_manifest(&relative, &text, manifest.as_deref())
-        } else {
-            parser(&relative, &text)
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let found = match manifest_for(file_name) {
+            Some((manifest_name, parse)) => {
+                let manifest = read_companion(&path, manifest_name)?;
+                parse(&relative, &text, manifest.as_deref())
+            }
+            None => parser(&relative, &text),
         }
         .map_err(|error| SbomError::Parse {
             file: relative.clone(),
@@ -360,9 +395,7 @@ pub fn scan_dir(dir: &Path) -> Result<Sbom, SbomError> {
     Ok(merge(name, parsed))
 }
 
-/// The text of `name` beside `lockfile`, if there is one: Yarn's and
-/// Poetry's lockfiles do not say which dependencies are direct (or, for
-/// some versions, dev), their `package.json` and `pyproject.toml` do.
+/// The text of `name` beside `lockfile`, if there is one.
 fn read_companion(lockfile: &Path, name: &str) -> Result<Option<String>, SbomError> {
     let path = lockfile.with_file_name(name);
     if !path.is_file() {
@@ -423,22 +456,7 @@ pub fn merge(subject_name: String, parsed: Vec<(String, Parsed)>) -> Sbom {
         sources.push(file);
         for component in found.components {
             match by_purl.get_mut(&component.purl) {
-                Some(existing) => {
-                    for hash in component.hashes {
-                        if !existing.hashes.contains(&hash) {
-                            existing.hashes.push(hash);
-                        }
-                    }
-                    for license in component.licenses {
-                        if !existing.licenses.contains(&license) {
-                            existing.licenses.push(license);
-                        }
-                    }
-                    existing.scope = existing.scope.min(component.scope);
-                    if existing.supplier.is_none() {
-                        existing.supplier = component.supplier;
-                    }
-                }
+                Some(existing) => existing.absorb(component),
                 None => {
                     by_purl.insert(component.purl.clone(), component);
                 }

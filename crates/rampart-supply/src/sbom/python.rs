@@ -129,29 +129,20 @@ pub(crate) fn parse_requirements(file: &str, text: &str) -> Result<Parsed, Parse
         let found = component(file, pin.name, pin.version, hashes, Scope::Required);
         last = Some(found.purl.clone());
         match components.get_mut(&found.purl) {
-            Some(existing) => {
-                for hash in found.hashes {
-                    if !existing.hashes.contains(&hash) {
-                        existing.hashes.push(hash);
-                    }
-                }
-            }
+            Some(existing) => existing.absorb(found),
             None => {
                 components.insert(found.purl.clone(), found);
             }
         }
     }
 
-    let by_name: BTreeMap<String, Vec<&Purl>> =
-        components
-            .values()
-            .fold(BTreeMap::new(), |mut by_name, component| {
-                by_name
-                    .entry(normalise_pypi_name(&component.name))
-                    .or_insert_with(Vec::new)
-                    .push(&component.purl);
-                by_name
-            });
+    let mut by_name: BTreeMap<String, Vec<&Purl>> = BTreeMap::new();
+    for component in components.values() {
+        by_name
+            .entry(normalise_pypi_name(&component.name))
+            .or_default()
+            .push(&component.purl);
+    }
     let mut parsed = Parsed {
         direct,
         ..Parsed::default()
