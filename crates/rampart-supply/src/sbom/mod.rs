@@ -330,13 +330,15 @@ fn parser_for(file_name: &str) -> Option<Parser> {
 /// manifest's text when there is one.
 type ManifestParser = fn(&str, &str, Option<&str>) -> Result<Parsed, ParseError>;
 
-/// The manifest a lockfile is read with, by the lockfile's name: Yarn's
-/// and Poetry's lockfiles do not say which dependencies are direct (or,
-/// for some versions, dev), their `package.json` and `pyproject.toml` do.
+/// The manifest a lockfile is read with, by the lockfile's name: Yarn's,
+/// Poetry's and Pipenv's lockfiles do not say which dependencies are
+/// direct (or, for some versions, dev); their `package.json`,
+/// `pyproject.toml` and `Pipfile` do.
 fn manifest_for(file_name: &str) -> Option<(&'static str, ManifestParser)> {
     match file_name {
         "yarn.lock" => Some(("package.json", yarn::parse_with_manifest)),
         "poetry.lock" => Some(("pyproject.toml", python::parse_poetry_with_manifest)),
+        "Pipfile.lock" => Some(("Pipfile", python::parse_pipfile_with_manifest)),
         _ => None,
     }
 }

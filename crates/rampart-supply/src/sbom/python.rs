@@ -276,14 +276,6 @@ fn requirement(line: &str) -> Result<Option<Pin<'_>>, String> {
 // Pipfile.lock
 
 #[derive(Deserialize)]
-struct Pipfile {
-    #[serde(default)]
-    default: BTreeMap<String, PipfileEntry>,
-    #[serde(default)]
-    develop: BTreeMap<String, PipfileEntry>,
-}
-
-#[derive(Deserialize)]
 struct PipfileEntry {
     /// `==1.2.3`; absent for git, path and editable entries.
     version: Option<String>,
@@ -295,35 +287,99 @@ struct PipfileEntry {
     git: Option<String>,
 }
 
-/// Pipenv's lock: `default` holds what ships, `develop` what only develops
-/// it (a package in both ships). It records no graph. Entries without a
-/// version are local paths and editable installs, unless they are git
-/// checkouts, whose commit stands as the version.
-pub(crate) fn parse_pipfile_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
-    let lock: Pipfile = serde_json::from_str(text).map_err(|e| json_error("Pipfile.lock", &e))?;
+/// The Pipfile.lock category that ships (the Pipfile's `[packages]`).
+const PIPENV_DEFAULT: &str = "default";
+
+/// Pipenv's lock, with the text of the `Pipfile` beside it. Each top-level
+/// key but `_meta` is a category: `default` holds what ships, every other
+/// one (`develop`, custom categories) is dev scope, and a package in both
+/// ships (each category is locked on its own, so one package may be locked
+/// at two versions). It records no graph; the Pipfile says which packages the project
+/// asks for. Entries without a version are local paths and editable
+/// installs, unless they are git checkouts, whose commit stands as the
+/// version.
+pub(crate) fn parse_pipfile_with_manifest(
+    file: &str,
+    text: &str,
+    manifest: Option<&str>,
+) -> Result<Parsed, ParseError> {
+    let lock: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| json_error("Pipfile.lock", &e))?;
+    let manifest = manifest.map(Pipfile::read).transpose()?;
+    let mut categories: Vec<(&String, &serde_json::Value)> =
+        lock.iter().filter(|(key, _)| *key != "_meta").collect();
+    categories.sort_by_key(|(category, _)| *category != PIPENV_DEFAULT);
+
     let mut parsed = Parsed::default();
-    let mut seen = BTreeSet::new();
-    let sections = [
-        (&lock.default, Scope::Required),
-        (&lock.develop, Scope::Dev),
-    ];
-    for (section, scope) in sections {
-        for (name, entry) in section {
+    let mut by_name: BTreeMap<String, Vec<Purl>> = BTreeMap::new();
+    for (category, entries) in categories {
+        let entries = BTreeMap::<String, PipfileEntry>::deserialize(entries).map_err(|e| {
+            ParseError::new(format!(
+                "not a valid Pipfile.lock: category {category}: {e}"
+            ))
+        })?;
+        let scope = if category == PIPENV_DEFAULT {
+            Scope::Required
+        } else {
+            Scope::Dev
+        };
+        for (name, entry) in &entries {
             let version = match (&entry.version, &entry.git, &entry.git_ref) {
                 (Some(version), _, _) => version.strip_prefix("==").unwrap_or(version),
                 (None, Some(_), Some(commit)) => commit,
                 _ => continue,
             };
             let hashes = file_hashes(entry.hashes.iter().map(String::as_str))
-                .map_err(|message| ParseError::new(format!("{name}: {message}")))?;
+                .map_err(|message| ParseError::new(format!("{category}: {name}: {message}")))?;
             let found = component(file, name, version, hashes, scope);
-            if seen.insert(found.purl.clone()) {
+            let locked = by_name.entry(normalise_pypi_name(name)).or_default();
+            if !locked.contains(&found.purl) {
+                locked.push(found.purl.clone());
                 parsed.components.push(found);
             }
         }
     }
+    if let Some(manifest) = manifest {
+        parsed.direct = manifest
+            .packages
+            .iter()
+            .filter_map(|name| by_name.get(&normalise_pypi_name(name)))
+            .flatten()
+            .cloned()
+            .collect();
+    }
     parsed.sort();
     Ok(parsed)
+}
+
+/// Reads a `Pipfile.lock` on its own.
+pub(crate) fn parse_pipfile_lock(file: &str, text: &str) -> Result<Parsed, ParseError> {
+    parse_pipfile_with_manifest(file, text, None)
+}
+
+/// The package names a `Pipfile` asks for, in every category.
+struct Pipfile {
+    packages: Vec<String>,
+}
+
+impl Pipfile {
+    /// Tables of a Pipfile that are settings, not categories of packages.
+    const SETTINGS: &'static [&'static str] = &["source", "requires", "scripts", "pipenv"];
+
+    fn read(text: &str) -> Result<Pipfile, ParseError> {
+        let doc: toml::Table = toml::from_str(text).map_err(|e| {
+            let mut error = toml_error("Pipfile", text, &e);
+            error.message = format!("the Pipfile beside it: {}", error.message);
+            error
+        })?;
+        let packages = doc
+            .iter()
+            .filter(|(table, _)| !Self::SETTINGS.contains(&table.as_str()))
+            .filter_map(|(_, value)| value.as_table())
+            .flat_map(|category| category.keys().cloned())
+            .collect();
+        Ok(Pipfile { packages })
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -748,6 +804,10 @@ mod tests {
                "develop": {{
                  "requests": {{"version": "==2.31.0", "hashes": ["{H1}"]}},
                  "pytest": {{"version": "==8.0.0", "hashes": []}}
+               }},
+               "docs": {{
+                 "Sphinx": {{"version": "==7.2.6", "hashes": []}},
+                 "requests": {{"version": "==2.32.0", "hashes": []}}
                }}}}"#
         );
         let parsed = parse_pipfile_lock("Pipfile.lock", &text).unwrap();
@@ -757,15 +817,53 @@ mod tests {
                 "pkg:pypi/mylib@0123abcd Required 0",
                 "pkg:pypi/pytest@8.0.0 Dev 0",
                 "pkg:pypi/requests@2.31.0 Required 2",
+                "pkg:pypi/requests@2.32.0 Dev 0",
+                "pkg:pypi/sphinx@7.2.6 Dev 0",
             ]
         );
+        assert!(parsed.direct.is_empty(), "only the Pipfile names them");
+
+        let pipfile = r#"
+[[source]]
+url = "https://pypi.org/simple"
+name = "pypi"
+
+[packages]
+requests = "*"
+mylib = {git = "https://github.com/x/mylib.git"}
+
+[dev-packages]
+PyTest = "*"
+
+[docs]
+sphinx = "*"
+
+[requires]
+python_version = "3.12"
+"#;
+        let parsed = parse_pipfile_with_manifest("Pipfile.lock", &text, Some(pipfile)).unwrap();
+        assert_eq!(
+            direct(&parsed),
+            [
+                "pkg:pypi/mylib@0123abcd",
+                "pkg:pypi/pytest@8.0.0",
+                "pkg:pypi/requests@2.31.0",
+                "pkg:pypi/requests@2.32.0",
+                "pkg:pypi/sphinx@7.2.6",
+            ]
+        );
+        let bad =
+            parse_pipfile_with_manifest("Pipfile.lock", &text, Some("[packages\n")).unwrap_err();
+        assert!(bad.message.starts_with("the Pipfile beside it: "), "{bad}");
+        let bad = parse_pipfile_lock("Pipfile.lock", r#"{"default": []}"#).unwrap_err();
+        assert!(bad.message.contains("category default"), "{bad}");
         assert!(parse_pipfile_lock("Pipfile.lock", "{\"default\": [}").is_err());
         let bad = parse_pipfile_lock(
             "Pipfile.lock",
             r#"{"default": {"x": {"version": "==1", "hashes": ["sha256:00"]}}}"#,
         )
         .unwrap_err();
-        assert!(bad.message.starts_with("x: "), "{bad}");
+        assert!(bad.message.starts_with("default: x: "), "{bad}");
     }
 
     #[test]
