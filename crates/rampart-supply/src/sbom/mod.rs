@@ -494,22 +494,19 @@ pub(crate) fn dev_only(
     prod_roots: &[Purl],
     dev_roots: &[Purl],
 ) -> BTreeSet<Purl> {
+    let prod = reachable_from(edges, prod_roots);
+    reachable_from(edges, dev_roots)
+        .into_iter()
+        .filter(|purl| !prod.contains(purl))
+        .collect()
+}
+
+/// The components reachable from `roots` along `edges`, the roots included.
+pub(crate) fn reachable_from(edges: &[(Purl, Purl)], roots: &[Purl]) -> BTreeSet<Purl> {
     let mut children: BTreeMap<&Purl, Vec<&Purl>> = BTreeMap::new();
     for (from, to) in edges {
         children.entry(from).or_default().push(to);
     }
-    let prod = reachable(&children, prod_roots);
-    reachable(&children, dev_roots)
-        .into_iter()
-        .filter(|purl| !prod.contains(purl))
-        .cloned()
-        .collect()
-}
-
-fn reachable<'a>(
-    children: &BTreeMap<&'a Purl, Vec<&'a Purl>>,
-    roots: &'a [Purl],
-) -> BTreeSet<&'a Purl> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<&Purl> = roots.iter().collect();
     while let Some(purl) = stack.pop() {
@@ -517,5 +514,5 @@ fn reachable<'a>(
             stack.extend(children.get(purl).into_iter().flatten().copied());
         }
     }
-    seen
+    seen.into_iter().cloned().collect()
 }

@@ -22,6 +22,11 @@
 //! is dev, and its dependencies are the direct ones. Without it, everything
 //! is required, and a v1 lockfile has no direct dependencies.
 //!
+//! Optional scope, as npm gives it: a package the roots reach only through
+//! optional edges (`optionalDependencies`, or berry's `dependenciesMeta`
+//! with `optional: true`) is optional. Which roots exist decides it too: a
+//! v1 lockfile without its `package.json` has none, and all is required.
+//!
 //! Hashes: v1's `integrity` (SRI) and the SHA-1 in the `resolved` URL's
 //! fragment are digests of the npm tarball. Berry's `checksum` is a digest
 //! of Yarn's own cache zip, not of anything the registry serves, so it is
@@ -33,7 +38,7 @@ use serde::Deserialize;
 
 use super::npm::{component, integrity_hashes};
 use super::yaml::{entries, get, get_text, load, text as yaml_text};
-use super::{Component, Hash, HashAlg, ParseError, Parsed, Purl, Scope, dev_only};
+use super::{Component, Hash, HashAlg, ParseError, Parsed, Purl, Scope, dev_only, reachable_from};
 
 /// One lockfile entry, whichever version wrote it.
 #[derive(Default)]
@@ -48,9 +53,16 @@ struct Entry {
     local: bool,
     /// Berry's root workspace (`workspace:.`).
     root: bool,
+    /// `dependencies` and `optionalDependencies`.
+    depends_on: Vec<Dependency>,
+}
+
+/// One dependency of a lockfile entry, as the lockfile writes it.
+struct Dependency {
+    name: String,
+    range: String,
+    /// Installing may fail or be skipped without failing the install.
     optional: bool,
-    /// (name, range) of `dependencies` and `optionalDependencies`.
-    depends_on: Vec<(String, String)>,
 }
 
 /// What the project's `package.json` declares.
@@ -101,30 +113,37 @@ fn build(file: &str, entries: &[Entry], manifest: Option<&Manifest>) -> Parsed {
             .or_else(|| by_descriptor.get(format!("{name}@npm:{range}").as_str()))?;
         (!entry.workspace && !entry.local).then(|| purl(file, entry))
     };
-    let resolve_all = |list: &[(String, String)]| -> Vec<Purl> {
-        list.iter()
-            .filter_map(|(name, range)| resolve(name, range))
-            .collect()
-    };
 
-    let mut prod_roots = Vec::new();
+    let mut required_roots = Vec::new();
+    let mut optional_roots = Vec::new();
     let mut dev_roots = Vec::new();
     for entry in entries.iter().filter(|e| e.workspace) {
         // The root workspace's lists are the manifest's, when it is known.
-        if !(entry.root && manifest.is_some()) {
-            prod_roots.extend(resolve_all(&entry.depends_on));
+        if entry.root && manifest.is_some() {
+            continue;
+        }
+        for dependency in &entry.depends_on {
+            let roots = if dependency.optional {
+                &mut optional_roots
+            } else {
+                &mut required_roots
+            };
+            roots.extend(resolve(&dependency.name, &dependency.range));
         }
     }
     if let Some(manifest) = manifest {
-        let pairs = |map: &BTreeMap<String, String>| -> Vec<(String, String)> {
-            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-        };
-        prod_roots.extend(resolve_all(&pairs(&manifest.dependencies)));
-        prod_roots.extend(resolve_all(&pairs(&manifest.optional_dependencies)));
-        dev_roots.extend(resolve_all(&pairs(&manifest.dev_dependencies)));
+        let lists = [
+            (&manifest.dependencies, &mut required_roots),
+            (&manifest.optional_dependencies, &mut optional_roots),
+            (&manifest.dev_dependencies, &mut dev_roots),
+        ];
+        for (list, roots) in lists {
+            roots.extend(list.iter().filter_map(|(name, range)| resolve(name, range)));
+        }
     }
 
     let mut parsed = Parsed::default();
+    let mut required_edges = Vec::new();
     let mut components: BTreeMap<Purl, Component> = BTreeMap::new();
     for entry in entries.iter().filter(|e| !e.workspace && !e.local) {
         let found = component(
@@ -133,42 +152,44 @@ fn build(file: &str, entries: &[Entry], manifest: Option<&Manifest>) -> Parsed {
             &entry.version,
             entry.hashes.clone(),
             Vec::new(),
-            if entry.optional {
-                Scope::Optional
-            } else {
-                Scope::Required
-            },
+            Scope::Required,
         );
-        for to in resolve_all(&entry.depends_on) {
-            parsed.edges.push((found.purl.clone(), to));
+        for dependency in &entry.depends_on {
+            if let Some(to) = resolve(&dependency.name, &dependency.range) {
+                let edge = (found.purl.clone(), to);
+                if !dependency.optional {
+                    required_edges.push(edge.clone());
+                }
+                parsed.edges.push(edge);
+            }
         }
         match components.get_mut(&found.purl) {
-            Some(existing) => {
-                for hash in found.hashes {
-                    if !existing.hashes.contains(&hash) {
-                        existing.hashes.push(hash);
-                    }
-                }
-                if found.scope == Scope::Required {
-                    existing.scope = Scope::Required;
-                }
-            }
+            Some(existing) => existing.absorb(found),
             None => {
                 components.insert(found.purl.clone(), found);
             }
         }
     }
-    let dev = dev_only(&parsed.edges, &prod_roots, &dev_roots);
+    let shipped_roots: Vec<Purl> = required_roots
+        .iter()
+        .chain(&optional_roots)
+        .cloned()
+        .collect();
+    let dev = dev_only(&parsed.edges, &shipped_roots, &dev_roots);
+    let required = reachable_from(&required_edges, &required_roots);
+    let shipped = reachable_from(&parsed.edges, &shipped_roots);
     parsed.components = components
         .into_values()
         .map(|mut c| {
             if dev.contains(&c.purl) {
                 c.scope = Scope::Dev;
+            } else if shipped.contains(&c.purl) && !required.contains(&c.purl) {
+                c.scope = Scope::Optional;
             }
             c
         })
         .collect();
-    parsed.direct = prod_roots.into_iter().chain(dev_roots).collect();
+    parsed.direct = shipped_roots.into_iter().chain(dev_roots).collect();
     parsed.sort();
     parsed
 }
@@ -269,12 +290,16 @@ fn classic(text: &str) -> Result<Vec<Entry>, ParseError> {
                     .ok_or_else(|| ParseError::at(number, "a dependency before any entry"))?;
                 let (name, range) = key_value(content)
                     .ok_or_else(|| ParseError::at(number, "a dependency without its range"))?;
-                if matches!(
-                    block.as_deref(),
-                    Some("dependencies" | "optionalDependencies")
-                ) {
-                    entry.depends_on.push((name.to_string(), range.to_string()));
-                }
+                let optional = match block.as_deref() {
+                    Some("dependencies") => false,
+                    Some("optionalDependencies") => true,
+                    _ => continue,
+                };
+                entry.depends_on.push(Dependency {
+                    name: name.to_string(),
+                    range: range.to_string(),
+                    optional,
+                });
             }
             _ => return Err(ParseError::at(number, "unexpected indentation")),
         }
@@ -338,13 +363,25 @@ fn berry(text: &str) -> Result<Vec<Entry>, ParseError> {
         })?;
         let version = get_text(node, "version")
             .ok_or_else(|| ParseError::new(format!("{key}: no version")))?;
+        let meta = format!("{key}: dependenciesMeta");
+        let optional_by_meta: Vec<String> = entries(get(node, "dependenciesMeta"), &meta)?
+            .into_iter()
+            .filter(|(_, flags)| get_text(flags, "optional").as_deref() == Some("true"))
+            .map(|(ident, _)| ident.into_owned())
+            .collect();
         let mut depends_on = Vec::new();
         for list in ["dependencies", "optionalDependencies"] {
             for (dependency, range) in entries(get(node, list), &format!("{key}: {list}"))? {
                 let range = yaml_text(range).ok_or_else(|| {
                     ParseError::new(format!("{key}: {list}: {dependency} has no range"))
                 })?;
-                depends_on.push((dependency.into_owned(), range.into_owned()));
+                let optional = list == "optionalDependencies"
+                    || optional_by_meta.iter().any(|ident| *ident == dependency);
+                depends_on.push(Dependency {
+                    name: dependency.into_owned(),
+                    range: range.into_owned(),
+                    optional,
+                });
             }
         }
         out.push(Entry {
@@ -357,9 +394,6 @@ fn berry(text: &str) -> Result<Vec<Entry>, ParseError> {
                 .iter()
                 .any(|p| reference.starts_with(p)),
             root: reference == "workspace:.",
-            // Berry records optionality in the depender's
-            // `dependenciesMeta`, not on the package.
-            optional: false,
             depends_on,
         });
     }
@@ -425,8 +459,9 @@ js-tokens@^4.0.0:
                            "devDependencies": {"@babel/code-frame": "^7.10.4"}}"#;
         let parsed = parse_with_manifest("yarn.lock", CLASSIC, Some(manifest)).expect("parses");
         let scopes: Vec<Scope> = parsed.components.iter().map(|c| c.scope).collect();
-        // js-tokens is reachable from string-width too: not dev-only.
-        assert_eq!(scopes, [Scope::Dev, Scope::Required, Scope::Required]);
+        // js-tokens is string-width's optional dependency too: not dev-only
+        // but optional, as npm marks it (`devOptional`).
+        assert_eq!(scopes, [Scope::Dev, Scope::Optional, Scope::Required]);
         assert_eq!(parsed.direct.len(), 2);
     }
 
@@ -444,6 +479,9 @@ __metadata:
   dependencies:
     fsevents: "npm:~2.3.2"
     lib: "workspace:packages/lib"
+  dependenciesMeta:
+    fsevents:
+      optional: true
   languageName: unknown
   linkType: soft
 
@@ -480,7 +518,7 @@ __metadata:
         assert_eq!(
             summary(&parsed),
             [
-                ("pkg:npm/fsevents@2.3.3".to_string(), Scope::Required, 0),
+                ("pkg:npm/fsevents@2.3.3".to_string(), Scope::Optional, 0),
                 ("pkg:npm/ms@2.1.3".to_string(), Scope::Required, 0),
             ]
         );
@@ -497,6 +535,12 @@ __metadata:
         let scopes: Vec<Scope> = parsed.components.iter().map(|c| c.scope).collect();
         // ms is also the lib workspace's: not dev-only.
         assert_eq!(scopes, [Scope::Dev, Scope::Required]);
+
+        // The manifest's plain dependency outranks the lockfile's meta.
+        let manifest = r#"{"dependencies": {"fsevents": "~2.3.2"}}"#;
+        let parsed = parse_with_manifest("yarn.lock", berry, Some(manifest)).expect("parses");
+        let scopes: Vec<Scope> = parsed.components.iter().map(|c| c.scope).collect();
+        assert_eq!(scopes, [Scope::Required, Scope::Required]);
     }
 
     #[test]
@@ -529,6 +573,10 @@ __metadata:
                 .contains("no resolution")
         );
         assert!(message("__metadata: [\n").starts_with("line "));
+        assert!(
+            message("__metadata:\n  version: 8\nx@npm:1:\n  version: 1\n  resolution: x@npm:1\n  dependenciesMeta: [1]\n")
+                .contains("dependenciesMeta is not a mapping")
+        );
         let manifest = parse_with_manifest("yarn.lock", "a@1:\n  version \"1\"\n", Some("[1"));
         assert!(
             manifest
