@@ -3,8 +3,9 @@
 //! reproduce), evaluated over SBOMs and Statements built here.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-use rampart_supply::policy::{PolicyError, PolicySet, Violation};
+use rampart_supply::policy::{EVAL_TIME_LIMIT, PolicyError, PolicySet, Violation};
 use rampart_supply::sbom::{Component, Ecosystem, Purl, Sbom, Scope};
 use serde_json::json;
 
@@ -493,5 +494,98 @@ fn packages_of_an_ingested_image_sbom_are_gated_too() {
             Some("pkg:deb/debian/wget@1.21.3-1%2Bb2?arch=amd64&distro=debian-12"),
             "denied: name == \"wget\", version ! \"1.21.4\"",
         )]
+    );
+}
+
+fn compile(name: &str, rego: &str) -> PolicySet {
+    match PolicySet::from_sources(vec![(name.to_string(), rego.to_string())]) {
+        Ok(set) => set,
+        Err(e) => panic!("{name}: {e}"),
+    }
+}
+
+fn eval_error(set: &PolicySet) -> String {
+    let one = sbom(vec![component(Ecosystem::Npm, "x", "1.0.0", &[])]);
+    match set.evaluate_sbom(&one) {
+        Err(PolicyError::Eval { message, .. }) => message,
+        other => panic!("expected an evaluation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn ranges_are_the_arrays_opa_makes() {
+    let rego = r#"package ranges
+deny[msg] {
+	numbers.range(1, 3) == [1, 2, 3]
+	numbers.range(3, 1) == [3, 2, 1]
+	numbers.range(-1, -1) == [-1]
+	numbers.range_step(1, 10, 4) == [1, 5, 9]
+	numbers.range_step(10, 1, 4) == [10, 6, 2]
+	numbers.range_step(0, 8, 4) == [0, 4, 8]
+	count(numbers.range(1, 1000000)) == 1000000
+	msg := "ranges as OPA makes them"
+}
+"#;
+    let set = compile("ranges.rego", rego);
+    let got = eval_sbom(&set, &sbom(Vec::new()));
+    assert_eq!(
+        got,
+        vec![violation(
+            "ranges.rego",
+            "deny",
+            None,
+            "ranges as OPA makes them"
+        )]
+    );
+}
+
+#[test]
+fn ranges_too_large_to_build_in_the_time_limit_are_errors_not_hangs() {
+    // regorus's own numbers.range builds this in one call, out of reach of
+    // the evaluation timer; its numbers.range_step divides by a zero step.
+    let huge = compile(
+        "huge.rego",
+        "package huge\ndeny[msg] { count(numbers.range(1, 1e8)) > 0; msg := \"built\" }\n",
+    );
+    let started = Instant::now();
+    let message = eval_error(&huge);
+    assert!(
+        message.contains("numbers.range: 100000000 elements is over the limit of 1000000"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < EVAL_TIME_LIMIT,
+        "{:?}",
+        started.elapsed()
+    );
+
+    let zero_step = compile(
+        "zero.rego",
+        "package zero\ndeny[msg] { count(numbers.range_step(1, 5, 0)) > 0; msg := \"built\" }\n",
+    );
+    assert!(
+        eval_error(&zero_step).contains("step must be a positive integer"),
+        "{}",
+        eval_error(&zero_step)
+    );
+    let text = compile(
+        "text.rego",
+        "package text\ndeny[msg] { count(numbers.range(\"a\", 5)) > 0; msg := \"built\" }\n",
+    );
+    assert!(eval_error(&text).contains("operands must be numbers"));
+}
+
+#[test]
+fn a_policy_that_runs_past_the_time_limit_is_stopped_with_an_error() {
+    // 10^12 iterations, each within the timer's reach.
+    let rego = "package slow\ndeny[msg] {\n\tcount([1 | numbers.range(1, 1000000)[_]; numbers.range(1, 1000000)[_]]) > 0\n\tmsg := \"finished\"\n}\n";
+    let set = compile("slow.rego", rego);
+    let started = Instant::now();
+    let message = eval_error(&set);
+    let elapsed = started.elapsed();
+    assert!(message.to_lowercase().contains("time limit"), "{message}");
+    assert!(
+        elapsed >= EVAL_TIME_LIMIT && elapsed < EVAL_TIME_LIMIT * 3,
+        "{elapsed:?}"
     );
 }

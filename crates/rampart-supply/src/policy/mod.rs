@@ -27,14 +27,17 @@
 //!
 //! Files are parsed as Rego v0 (Harness's dialect; `import rego.v1` opts a
 //! file into v1 keywords), falling back to Rego v1. Evaluation of each query
-//! is limited to [`EVAL_TIME_LIMIT`] by regorus's cooperative timer; regorus
-//! also caps a policy file's size and line count (its defaults). Failures
-//! are [`PolicyError`]s, never panics.
+//! is limited to [`EVAL_TIME_LIMIT`] by regorus's cooperative timer, which
+//! one builtin call cannot outrun: the builtins that build arrays as large
+//! as asked are replaced by bounded ones (`bounded`). regorus also caps a
+//! policy file's size and line count (its defaults). Failures are
+//! [`PolicyError`]s, never panics.
 //!
 //! Versions in deny rules are ordered by [`version::compare_versions`],
 //! exposed to Rego as the `rampart_version_cmp` extension, rather than
 //! `semver.compare`, which fails on versions that are not semver.
 
+mod bounded;
 mod version;
 
 use std::fmt;
@@ -48,6 +51,7 @@ use serde_json::{Value as Json, json};
 
 use crate::sbom::Sbom;
 
+pub use bounded::MAX_RANGE_ELEMENTS;
 pub use version::compare_versions;
 
 /// The longest one policy query may run before it is abandoned.
@@ -148,13 +152,15 @@ impl fmt::Debug for PolicySet {
     }
 }
 
-fn new_engine() -> Engine {
+/// An engine with the evaluation limits; `policy` labels its error.
+fn new_engine(policy: &str) -> Result<Engine, PolicyError> {
     let mut engine = Engine::new();
     engine.set_execution_timer_config(ExecutionTimerConfig {
         limit: EVAL_TIME_LIMIT,
         check_interval: TIMER_CHECK_INTERVAL,
     });
-    engine
+    bounded::install(&mut engine).map_err(|e| eval_error(policy, e))?;
+    Ok(engine)
 }
 
 fn eval_error(policy: &str, error: impl fmt::Display) -> PolicyError {
@@ -203,7 +209,7 @@ impl PolicySet {
 
     /// Compiles `(name, rego)` pairs; `name` labels errors and violations.
     pub fn from_sources(sources: Vec<(String, String)>) -> Result<PolicySet, PolicyError> {
-        let mut library = new_engine();
+        let mut library = new_engine(LIBRARY_PATH)?;
         library
             .add_extension(
                 "rampart_version_cmp".to_string(),
@@ -327,12 +333,12 @@ impl PolicySet {
 /// Parses one file (Rego v0, then v1) and supplies Harness's fill helpers
 /// in its package when it does not define them.
 fn compile(name: String, rego: String) -> Result<Policy, PolicyError> {
-    let mut engine = new_engine();
+    let mut engine = new_engine(&name)?;
     engine.set_rego_v0(true);
     let package = match engine.add_policy(name.clone(), rego.clone()) {
         Ok(package) => package,
         Err(v0_error) => {
-            engine = new_engine();
+            engine = new_engine(&name)?;
             engine
                 .add_policy(name.clone(), rego)
                 .map_err(|_| PolicyError::Parse {
