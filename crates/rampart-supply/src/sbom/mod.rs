@@ -501,6 +501,58 @@ pub(crate) fn dev_only(
         .collect()
 }
 
+/// A project's own dependencies, by kind, for lockfiles that mark no
+/// scope: the manifest's or the workspace members' lists.
+#[derive(Default)]
+pub(crate) struct Roots {
+    pub required: Vec<Purl>,
+    pub optional: Vec<Purl>,
+    pub dev: Vec<Purl>,
+}
+
+impl Roots {
+    /// Scopes by reachability, as npm marks them: required when the
+    /// required roots reach a component along `required_edges`, optional
+    /// when the roots that ship reach it only otherwise (`edges` holds
+    /// every edge), dev when only the dev roots reach it. Components no
+    /// root reaches keep their scope.
+    pub(crate) fn assign_scopes(
+        &self,
+        components: &mut [Component],
+        edges: &[(Purl, Purl)],
+        required_edges: &[(Purl, Purl)],
+    ) {
+        let shipped_roots: Vec<Purl> = self
+            .required
+            .iter()
+            .chain(&self.optional)
+            .cloned()
+            .collect();
+        let required = reachable_from(required_edges, &self.required);
+        let shipped = reachable_from(edges, &shipped_roots);
+        let dev = reachable_from(edges, &self.dev);
+        for component in components {
+            if required.contains(&component.purl) {
+                component.scope = Scope::Required;
+            } else if shipped.contains(&component.purl) {
+                component.scope = Scope::Optional;
+            } else if dev.contains(&component.purl) {
+                component.scope = Scope::Dev;
+            }
+        }
+    }
+
+    /// Every root: the direct dependencies.
+    pub(crate) fn into_direct(self) -> Vec<Purl> {
+        let Roots {
+            required,
+            optional,
+            dev,
+        } = self;
+        required.into_iter().chain(optional).chain(dev).collect()
+    }
+}
+
 /// The components reachable from `roots` along `edges`, the roots included.
 pub(crate) fn reachable_from(edges: &[(Purl, Purl)], roots: &[Purl]) -> BTreeSet<Purl> {
     let mut children: BTreeMap<&Purl, Vec<&Purl>> = BTreeMap::new();

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::purl::normalise_pypi_name;
 use super::{
-    Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Scope, dev_only, json_error,
-    toml_error,
+    Component, Ecosystem, Hash, HashAlg, ParseError, Parsed, Purl, Roots, Scope, dev_only,
+    json_error, toml_error,
 };
 
 pub(crate) fn is_requirements_file(name: &str) -> bool {
@@ -685,7 +685,7 @@ pub(crate) fn parse_uv_lock(file: &str, text: &str) -> Result<Parsed, ParseError
             .filter_map(|&index| purls[index].clone())
             .collect()
     };
-    let (mut prod_roots, mut optional_roots, mut dev_roots) = (Vec::new(), Vec::new(), Vec::new());
+    let mut roots = Roots::default();
     for (package, purl) in lock.package.iter().zip(&purls) {
         let optional = package.optional_dependencies.values().flatten();
         match purl {
@@ -697,9 +697,11 @@ pub(crate) fn parse_uv_lock(file: &str, text: &str) -> Result<Parsed, ParseError
                 }
             }
             None => {
-                prod_roots.extend(package.dependencies.iter().flat_map(&targets));
-                optional_roots.extend(optional.flat_map(&targets));
-                dev_roots.extend(
+                roots
+                    .required
+                    .extend(package.dependencies.iter().flat_map(&targets));
+                roots.optional.extend(optional.flat_map(&targets));
+                roots.dev.extend(
                     package
                         .dev_dependencies
                         .values()
@@ -709,21 +711,9 @@ pub(crate) fn parse_uv_lock(file: &str, text: &str) -> Result<Parsed, ParseError
             }
         }
     }
-    let optional_only = dev_only(&parsed.edges, &prod_roots, &optional_roots);
-    let shipped: Vec<Purl> = prod_roots.iter().chain(&optional_roots).cloned().collect();
-    let dev = dev_only(&parsed.edges, &shipped, &dev_roots);
-    for component in &mut parsed.components {
-        if dev.contains(&component.purl) {
-            component.scope = Scope::Dev;
-        } else if optional_only.contains(&component.purl) {
-            component.scope = Scope::Optional;
-        }
-    }
-    parsed.direct = prod_roots
-        .into_iter()
-        .chain(optional_roots)
-        .chain(dev_roots)
-        .collect();
+    // uv marks no edge optional: only the members' extras are optional.
+    roots.assign_scopes(&mut parsed.components, &parsed.edges, &parsed.edges);
+    parsed.direct = roots.into_direct();
     parsed.sort();
     Ok(parsed)
 }

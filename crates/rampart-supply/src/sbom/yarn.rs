@@ -38,7 +38,7 @@ use serde::Deserialize;
 
 use super::npm::{component, integrity_hashes};
 use super::yaml::{entries, get, get_text, load, text as yaml_text};
-use super::{Component, Hash, HashAlg, ParseError, Parsed, Purl, Scope, dev_only, reachable_from};
+use super::{Component, Hash, HashAlg, ParseError, Parsed, Purl, Roots, Scope};
 
 /// One lockfile entry, whichever version wrote it.
 #[derive(Default)]
@@ -114,31 +114,29 @@ fn build(file: &str, entries: &[Entry], manifest: Option<&Manifest>) -> Parsed {
         (!entry.workspace && !entry.local).then(|| purl(file, entry))
     };
 
-    let mut required_roots = Vec::new();
-    let mut optional_roots = Vec::new();
-    let mut dev_roots = Vec::new();
+    let mut roots = Roots::default();
     for entry in entries.iter().filter(|e| e.workspace) {
         // The root workspace's lists are the manifest's, when it is known.
         if entry.root && manifest.is_some() {
             continue;
         }
         for dependency in &entry.depends_on {
-            let roots = if dependency.optional {
-                &mut optional_roots
+            let kind = if dependency.optional {
+                &mut roots.optional
             } else {
-                &mut required_roots
+                &mut roots.required
             };
-            roots.extend(resolve(&dependency.name, &dependency.range));
+            kind.extend(resolve(&dependency.name, &dependency.range));
         }
     }
     if let Some(manifest) = manifest {
         let lists = [
-            (&manifest.dependencies, &mut required_roots),
-            (&manifest.optional_dependencies, &mut optional_roots),
-            (&manifest.dev_dependencies, &mut dev_roots),
+            (&manifest.dependencies, &mut roots.required),
+            (&manifest.optional_dependencies, &mut roots.optional),
+            (&manifest.dev_dependencies, &mut roots.dev),
         ];
-        for (list, roots) in lists {
-            roots.extend(list.iter().filter_map(|(name, range)| resolve(name, range)));
+        for (list, kind) in lists {
+            kind.extend(list.iter().filter_map(|(name, range)| resolve(name, range)));
         }
     }
 
@@ -170,26 +168,9 @@ fn build(file: &str, entries: &[Entry], manifest: Option<&Manifest>) -> Parsed {
             }
         }
     }
-    let shipped_roots: Vec<Purl> = required_roots
-        .iter()
-        .chain(&optional_roots)
-        .cloned()
-        .collect();
-    let dev = dev_only(&parsed.edges, &shipped_roots, &dev_roots);
-    let required = reachable_from(&required_edges, &required_roots);
-    let shipped = reachable_from(&parsed.edges, &shipped_roots);
-    parsed.components = components
-        .into_values()
-        .map(|mut c| {
-            if dev.contains(&c.purl) {
-                c.scope = Scope::Dev;
-            } else if shipped.contains(&c.purl) && !required.contains(&c.purl) {
-                c.scope = Scope::Optional;
-            }
-            c
-        })
-        .collect();
-    parsed.direct = shipped_roots.into_iter().chain(dev_roots).collect();
+    parsed.components = components.into_values().collect();
+    roots.assign_scopes(&mut parsed.components, &parsed.edges, &required_edges);
+    parsed.direct = roots.into_direct();
     parsed.sort();
     parsed
 }
