@@ -155,9 +155,20 @@ impl Component {
         self.purl.to_string()
     }
 
+    /// Adds `found` to `components` by purl, or, when the package is
+    /// already there, absorbs it into the one found before.
+    pub(crate) fn add_to(found: Component, components: &mut BTreeMap<Purl, Component>) {
+        match components.get_mut(&found.purl) {
+            Some(existing) => existing.absorb(found),
+            None => {
+                components.insert(found.purl.clone(), found);
+            }
+        }
+    }
+
     /// Takes in what `other`, the same package found again, adds: its
     /// hashes and licenses, the wider scope, a supplier if this has none.
-    pub(crate) fn absorb(&mut self, other: Component) {
+    fn absorb(&mut self, other: Component) {
         for hash in other.hashes {
             if !self.hashes.contains(&hash) {
                 self.hashes.push(hash);
@@ -457,12 +468,7 @@ pub fn merge(subject_name: String, parsed: Vec<(String, Parsed)>) -> Sbom {
     for (file, found) in parsed {
         sources.push(file);
         for component in found.components {
-            match by_purl.get_mut(&component.purl) {
-                Some(existing) => existing.absorb(component),
-                None => {
-                    by_purl.insert(component.purl.clone(), component);
-                }
-            }
+            Component::add_to(component, &mut by_purl);
         }
         for (from, to) in found.edges {
             dependencies.entry(from).or_default().insert(to);

@@ -128,12 +128,7 @@ pub(crate) fn parse_requirements(file: &str, text: &str) -> Result<Parsed, Parse
             .map_err(|message| ParseError::at(line, format!("{}: {message}", pin.name)))?;
         let found = component(file, pin.name, pin.version, hashes, Scope::Required);
         last = Some(found.purl.clone());
-        match components.get_mut(&found.purl) {
-            Some(existing) => existing.absorb(found),
-            None => {
-                components.insert(found.purl.clone(), found);
-            }
-        }
+        Component::add_to(found, &mut components);
     }
 
     let mut by_name: BTreeMap<String, Vec<&Purl>> = BTreeMap::new();

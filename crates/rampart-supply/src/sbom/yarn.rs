@@ -161,12 +161,7 @@ fn build(file: &str, entries: &[Entry], manifest: Option<&Manifest>) -> Parsed {
                 parsed.edges.push(edge);
             }
         }
-        match components.get_mut(&found.purl) {
-            Some(existing) => existing.absorb(found),
-            None => {
-                components.insert(found.purl.clone(), found);
-            }
-        }
+        Component::add_to(found, &mut components);
     }
     parsed.components = components.into_values().collect();
     roots.assign_scopes(&mut parsed.components, &parsed.edges, &required_edges);
